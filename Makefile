@@ -1,0 +1,202 @@
+# nginx Event Mesh: build, run, test, bench, fuzz.
+#
+#   make run     install what is missing, build, start NATS + nginx + dispatcher
+#   make test    install what is missing, build, run every suite
+#
+# Everything is built under build/.  Debian packages that are missing are
+# installed with apt-get first (as root), so both commands work on a fresh
+# Debian 12 machine.
+
+SHELL       := /bin/bash
+BUILD       := build
+CC          ?= cc
+CLANG       ?= clang
+
+CSTD        := -std=c11 -D_GNU_SOURCE
+WARN        := -Wall -Wextra -Werror
+OPT         ?= -O2 -g
+SAN         ?=
+CFLAGS_EM   := $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -Icore
+LIBS_CORE   := -ljansson -lpcre2-8 -lcrypto
+LIBS_DISP   := -lnats -lyaml -lcurl -luv $(LIBS_CORE) -lpthread
+
+CORE_SRCS   := $(sort $(wildcard core/*.c))
+CORE_OBJS   := $(patsubst core/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
+CORE_HDRS   := $(wildcard include/eventmesh/*.h core/*.h)
+DISP_SRCS   := $(sort $(wildcard dispatcher/*.c))
+DISP_OBJS   := $(patsubst dispatcher/%.c,$(BUILD)/dispatcher/%.o,$(DISP_SRCS))
+DISP_HDRS   := $(wildcard dispatcher/*.h)
+UNIT_SRCS   := $(sort $(wildcard t/unit/test_*.c))
+UNIT_BINS   := $(patsubst t/unit/%.c,$(BUILD)/t/unit/%,$(UNIT_SRCS))
+FUZZ_SRCS   := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS   := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+NGX_SRCS    := $(wildcard ngx_module/*.c ngx_module/*.h)
+
+LIB         := $(BUILD)/libeventmesh.a
+MODULE      := $(BUILD)/ngx_http_event_mesh_module.so
+DISPATCHER  := $(BUILD)/event-mesh-dispatcher
+
+# Debian packages the build, the tests and `make run` need.
+DEB_PKGS    := gcc make perl nginx nginx-dev nats-server libnats-dev \
+               libjansson-dev libpcre2-dev libcurl4-openssl-dev libyaml-dev \
+               libuv1-dev libssl-dev zlib1g-dev curl openssl \
+               libtest-base-perl libtest-longstring-perl liblist-moreutils-perl \
+               libhttp-message-perl libtext-diff-perl liburi-perl libipc-run-perl
+DEB_FUZZ    := clang libclang-rt-14-dev
+DEB_BENCH   := wrk
+
+NGX_SRC     := /usr/share/nginx/src
+NGX_BUILD   := $(BUILD)/nginx
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps deps-fuzz deps-bench lib module dispatcher unit test \
+        test-unit test-asan fuzz fuzz-smoke run clean bench
+
+all: lib module dispatcher unit
+
+# --- packages -------------------------------------------------------------
+
+define install_missing
+	@missing=""; \
+	for p in $(1); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	        | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    if [ "$$(id -u)" != 0 ]; then \
+	        echo "run as root (or install them yourself):$$missing" >&2; \
+	        exit 1; \
+	    fi; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	        $$missing >/dev/null || exit 1; \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+deps-fuzz:
+	$(call install_missing,$(DEB_FUZZ))
+
+deps-bench:
+	$(call install_missing,$(DEB_BENCH))
+
+# --- core library ---------------------------------------------------------
+
+lib: $(LIB)
+
+$(BUILD)/core/%.o: core/%.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_EM) -c $< -o $@
+
+$(LIB): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# --- nginx module (dynamic, against Debian's nginx via nginx-dev) ---------
+
+module: $(MODULE)
+
+$(NGX_BUILD)/Makefile: config core ngx_module
+	@rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
+	cp -r $(NGX_SRC) $(NGX_BUILD)
+	source $(NGX_BUILD)/conf_flags && cd $(NGX_BUILD) && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="$(SAN) -g -O2 -fPIC" \
+	        --with-ld-opt="$(SAN) -fPIC" \
+	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \
+	    || { tail -20 configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/Makefile $(NGX_SRCS) $(CORE_SRCS) $(CORE_HDRS)
+	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
+	cp $(NGX_BUILD)/objs/ngx_http_event_mesh_module.so $@
+
+# --- dispatcher -----------------------------------------------------------
+
+dispatcher: $(DISPATCHER)
+
+$(BUILD)/dispatcher/%.o: dispatcher/%.c $(DISP_HDRS) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_EM) -Idispatcher -c $< -o $@
+
+$(DISPATCHER): $(DISP_OBJS) $(LIB)
+	$(CC) $(SAN) -o $@ $(DISP_OBJS) $(LIB) $(LIBS_DISP)
+
+# --- unit tests -----------------------------------------------------------
+
+unit: $(UNIT_BINS)
+
+$(BUILD)/t/unit/%: t/unit/%.c $(LIB) $(wildcard t/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_EM) -It/unit -o $@ $< $(LIB) $(LIBS_CORE)
+
+# --- tests ----------------------------------------------------------------
+
+# The project's harness stands in for Test::Nginx only when the real one is
+# not installed.
+TEST_ENV = TEST_NGINX_BINARY=$${TEST_NGINX_BINARY:-/usr/sbin/nginx} \
+    TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
+    EM_DISPATCHER=$(CURDIR)/$(DISPATCHER) \
+    PERL5LIB=$$(perl -MTest::Nginx::Socket -e1 2>/dev/null \
+        || echo $(CURDIR)/t/lib)$${PERL5LIB:+:$$PERL5LIB}
+
+PROVE_JOBS ?= 2
+
+test: deps
+	$(MAKE) all
+	$(MAKE) test-run
+
+test-run:
+	$(TEST_ENV) prove -j$(PROVE_JOBS) $(UNIT_BINS) t/*.t
+
+test-unit: unit
+	prove $(UNIT_BINS)
+
+# Everything rebuilt with ASan+UBSan in build-asan/.  nginx itself is not
+# instrumented, so the sanitizer runtime is preloaded for it.
+test-asan: deps
+	$(MAKE) BUILD=build-asan OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	EM_ASAN_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	    $(MAKE) BUILD=build-asan test-run
+
+# --- fuzzing --------------------------------------------------------------
+
+FUZZ_FLAGS := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all -Iinclude -Icore
+
+fuzz-build: deps-fuzz $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(LIBS_CORE)
+
+# make fuzz FUZZ_SECONDS=600 runs each target that long.
+fuzz fuzz-smoke: fuzz-build
+	@set -e; for f in $(FUZZ_BINS); do \
+	    name=$$(basename $$f); \
+	    mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(BUILD)/fuzz/$$name- \
+	        $(BUILD)/fuzz/corpus-$$name fuzz/corpus/$$name \
+	        2> $(BUILD)/fuzz/$$name.log \
+	    || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+	    grep -E 'stat::number_of_executed_units|stat::peak_rss' \
+	        $(BUILD)/fuzz/$$name.log | tr '\n' ' '; echo; \
+	done
+
+fuzz-smoke: FUZZ_SECONDS = 30
+
+# --- run ------------------------------------------------------------------
+
+run: deps
+	$(MAKE) all
+	conf/run.sh
+
+clean:
+	rm -rf build build-asan t/servroot*

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make run`: NATS with JetStream, the broker's stream, nginx with the
+# module, all on loopback, in the foreground until Ctrl-C.  Everything it
+# starts is stopped by PID when it ends.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+top=$(pwd)
+run="$top/run"
+mkdir -p "$run/jetstream" "$run/tmp"
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    echo
+    echo "stopping..."
+    for pid in "${pids[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    echo "stopped."
+}
+trap stop INT TERM EXIT
+
+port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_port() {
+    local port=$1 what=$2 pid=$3 i
+    for i in $(seq 1 100); do
+        port_busy "$port" && return 0
+        kill -0 "$pid" 2>/dev/null || { echo "$what exited; see above" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "$what did not listen on 127.0.0.1:$port within 10s" >&2
+    exit 1
+}
+
+for port in 4222 8080; do
+    if port_busy "$port"; then
+        echo "127.0.0.1:$port is already in use; stop what listens there first" >&2
+        exit 1
+    fi
+done
+
+nats-server -c conf/nats-server.conf -js -sd "$run/jetstream" \
+    >"$run/nats-server.log" 2>&1 &
+pids+=($!)
+wait_port 4222 nats-server "$!"
+echo "nats-server with JetStream on nats://127.0.0.1:4222 (log: run/nats-server.log)"
+
+build/event-mesh-dispatcher provision -c conf/dispatcher.yaml
+
+/usr/sbin/nginx -p "$top/" -c conf/nginx.conf -g 'daemon off;' &
+pids+=($!)
+wait_port 8080 nginx "$!"
+echo "nginx with the event mesh module on http://127.0.0.1:8080 (log: run/error.log, run/access.log)"
+
+cat <<'MSG'
+
+Send an event (binary mode):
+
+  curl -i http://127.0.0.1:8080/events \
+      -H 'ce-specversion: 1.0' -H 'ce-id: 1' -H 'ce-source: /my/app' \
+      -H 'ce-type: user.created' -H 'Content-Type: application/json' \
+      -d '{"name":"Ada"}'
+
+A 202 means the event is stored in the JetStream stream EM_default_default;
+a 400 lists every rule the event broke.  NATS state per worker:
+
+  curl http://127.0.0.1:8080/event-mesh/status
+
+Trigger delivery (the dispatcher) is not part of this build yet.
+Press Ctrl-C to stop.
+MSG
+
+wait -n "${pids[@]}" || true
+echo "a process exited; see run/*.log" >&2

@@ -1,0 +1,1163 @@
+
+/*
+ * Copyright (C) nginx Event Mesh authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <jansson.h>
+
+#include "ngx_http_event_mesh_module.h"
+
+
+/*
+ * The life of a publish request: read the whole body into memory (never
+ * into a temp file, and never more than the configured limit), validate it
+ * with the core, publish every event with HPUB and keep the request open
+ * (NGX_DONE) until the channel has answered for each one.  Only then is
+ * the client answered: a 202 means every event is stored.
+ */
+
+
+#define NGX_HTTP_EM_BODY_CHUNK  16384
+
+/* JetStream's "store failed" error: limits reached with discard new */
+#define NGX_HTTP_EM_JS_STORE_FAILED  10077
+#define NGX_HTTP_EM_JS_INSUFFICIENT  10023
+
+
+static void ngx_http_event_mesh_body_handler(ngx_http_request_t *r);
+static void ngx_http_event_mesh_read_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_event_mesh_take_body(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx);
+static ngx_int_t ngx_http_event_mesh_body_failed(ngx_http_request_t *r,
+    ngx_int_t rc);
+static ngx_int_t ngx_http_event_mesh_process(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx);
+static ngx_int_t ngx_http_event_mesh_check_source(ngx_http_request_t *r,
+    em_batch_t *batch);
+static ngx_int_t ngx_http_event_mesh_add_trace(ngx_http_request_t *r,
+    em_batch_t *batch);
+static ngx_int_t ngx_http_event_mesh_publish_batch(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx, em_batch_t *batch);
+static void ngx_http_event_mesh_pub_handler(ngx_em_pub_result_t *res,
+    void *data);
+static ngx_int_t ngx_http_event_mesh_answer(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx);
+static void ngx_http_event_mesh_cleanup(void *data);
+static void ngx_http_event_mesh_batch_cleanup(void *data);
+static ngx_int_t ngx_http_event_mesh_headers(ngx_http_request_t *r,
+    em_header_t **headers, size_t *n);
+static ngx_table_elt_t *ngx_http_event_mesh_find_header(ngx_http_request_t *r,
+    const char *name, size_t len);
+static ngx_int_t ngx_http_event_mesh_copy_str(ngx_pool_t *pool,
+    ngx_str_t *dst, const char *src);
+static ngx_int_t ngx_http_event_mesh_send_report(ngx_http_request_t *r,
+    ngx_uint_t status, const char *error, em_report_t *report);
+static ngx_int_t ngx_http_event_mesh_unavailable(ngx_http_request_t *r,
+    const char *reason);
+
+
+ngx_int_t
+ngx_http_event_mesh_publish_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                        rc;
+    em_mode_t                        mode;
+    em_report_t                      report;
+    ngx_table_elt_t                 *allow;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_event_mesh_ctx_t       *ctx;
+    ngx_http_event_mesh_loc_conf_t  *lcf;
+
+    if (r->method != NGX_HTTP_POST) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        allow = ngx_list_push(&r->headers_out.headers);
+        if (allow == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        allow->hash = 1;
+        ngx_str_set(&allow->key, "Allow");
+        ngx_str_set(&allow->value, "POST");
+
+        return ngx_http_event_mesh_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                   "method not allowed",
+                   "events are sent with POST");
+    }
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_event_mesh_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_event_mesh_module);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_event_mesh_cleanup;
+    cln->data = ctx;
+
+    /*
+     * A batch may be as large as all of its events; anything else is one
+     * event.  The mode's own errors (415) are reported after the body is
+     * read, together with the rest.
+     */
+
+    ctx->body_limit = lcf->max_event_size;
+
+    if (r->headers_in.content_type) {
+        em_report_init(&report);
+
+        if (em_ce_detect_mode((const char *) r->headers_in.content_type
+                                                            ->value.data,
+                              r->headers_in.content_type->value.len,
+                              &mode, &report)
+            == EM_OK
+            && mode == EM_MODE_BATCH && lcf->batch)
+        {
+            ctx->body_limit = lcf->max_event_size * lcf->max_batch_events
+                              + 2 * lcf->max_batch_events + 2;
+        }
+
+        em_report_free(&report);
+    }
+
+    if (r->headers_in.content_length_n > (off_t) ctx->body_limit) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ngx_str_set(&ctx->error, "request body too large");
+
+        return ngx_http_event_mesh_send_error(r,
+                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                   "request body too large",
+                   "the body is larger than event_mesh_max_event_size "
+                   "(times event_mesh_max_batch_events for a batch)");
+    }
+
+    r->request_body_no_buffering = 1;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_event_mesh_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_event_mesh_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc;
+    ngx_http_event_mesh_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
+
+    if (r->request_body == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_event_mesh_take_body(r, ctx);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_http_event_mesh_body_failed(r, rc));
+        return;
+    }
+
+    if (r->request_body_no_buffering) {
+        /* more to come: read it as it arrives */
+        r->read_event_handler = ngx_http_event_mesh_read_body;
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_event_mesh_process(r, ctx));
+}
+
+
+static void
+ngx_http_event_mesh_read_body(ngx_http_request_t *r)
+{
+    ngx_int_t                   rc, rc2;
+    ngx_http_event_mesh_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
+
+    rc = ngx_http_read_unbuffered_request_body(r);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_ERROR);
+        return;
+    }
+
+    rc2 = ngx_http_event_mesh_take_body(r, ctx);
+
+    if (rc2 != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_http_event_mesh_body_failed(r, rc2));
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        return;
+    }
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_finalize_request(r, ngx_http_event_mesh_process(r, ctx));
+}
+
+
+/*
+ * Moves what the body filters produced into one contiguous buffer: the
+ * core parses whole documents.  NGX_DECLINED: over the limit.
+ */
+
+static ngx_int_t
+ngx_http_event_mesh_take_body(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx)
+{
+    size_t        n, cap;
+    u_char       *p;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            /* cannot happen without buffering, but never read a file here */
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "event mesh: request body in a file");
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n = b->last - b->pos;
+
+        if (n > ctx->body_limit - ctx->body_len) {
+            return NGX_DECLINED;
+        }
+
+        if (ctx->body_len + n > ctx->body_cap) {
+            cap = ngx_max(ctx->body_cap * 2, NGX_HTTP_EM_BODY_CHUNK);
+
+            if (r->headers_in.content_length_n > 0
+                && (size_t) r->headers_in.content_length_n > cap)
+            {
+                cap = r->headers_in.content_length_n;
+            }
+
+            cap = ngx_max(cap, ctx->body_len + n);
+            cap = ngx_min(cap, ctx->body_limit);
+
+            p = ngx_palloc(r->pool, cap);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            if (ctx->body_len) {
+                ngx_memcpy(p, ctx->body, ctx->body_len);
+            }
+
+            if (ctx->body) {
+                ngx_pfree(r->pool, ctx->body);
+            }
+
+            ctx->body = p;
+            ctx->body_cap = cap;
+        }
+
+        if (n) {
+            ngx_memcpy(ctx->body + ctx->body_len, b->pos, n);
+            ctx->body_len += n;
+        }
+
+        b->pos = b->last;
+    }
+
+    r->request_body->bufs = NULL;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_event_mesh_body_failed(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_event_mesh_ctx_t  *ctx;
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
+    ngx_str_set(&ctx->error, "request body too large");
+
+    /* the rest of the body is not read: the connection cannot be reused */
+    r->keepalive = 0;
+    r->read_event_handler = ngx_http_block_reading;
+
+    return ngx_http_event_mesh_send_error(r,
+               NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "request body too large",
+               "the body is larger than event_mesh_max_event_size "
+               "(times event_mesh_max_batch_events for a batch)");
+}
+
+
+static ngx_int_t
+ngx_http_event_mesh_process(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx)
+{
+    size_t                           nheaders;
+    ngx_int_t                        rc;
+    em_batch_t                      *batch;
+    em_status_t                      st;
+    em_header_t                     *headers;
+    em_report_t                      report;
+    em_ce_limits_t                   lim;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_event_mesh_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
+
+    if (ngx_http_event_mesh_headers(r, &headers, &nheaders) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    em_ce_limits_default(&lim);
+    lim.max_event_size = lcf->max_event_size;
+    lim.max_batch_events = lcf->max_batch_events;
+    lim.allow_batch = lcf->batch ? 1 : 0;
+    lim.check_json_body = lcf->check_json_body ? 1 : 0;
+
+    em_report_init(&report);
+    batch = NULL;
+
+    st = em_ce_parse_http(headers, nheaders, ctx->body, ctx->body_len, &lim,
+                          &batch, &report);
+
+    switch (st) {
+
+    case EM_OK:
+        break;
+
+    case EM_EINVALID:
+        ngx_str_set(&ctx->error, "invalid CloudEvent");
+        rc = ngx_http_event_mesh_send_report(r, NGX_HTTP_BAD_REQUEST,
+                                             "invalid CloudEvent", &report);
+        em_report_free(&report);
+        return rc;
+
+    case EM_ETOOBIG:
+        ngx_str_set(&ctx->error, "event too large");
+        rc = ngx_http_event_mesh_send_report(r,
+                                             NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                             "event too large", &report);
+        em_report_free(&report);
+        return rc;
+
+    case EM_EMEDIA:
+        ngx_str_set(&ctx->error, "unsupported media type");
+        rc = ngx_http_event_mesh_send_report(r,
+                                       NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                       "unsupported media type", &report);
+        em_report_free(&report);
+        return rc;
+
+    default:
+        em_report_free(&report);
+        ngx_log_error(NGX_LOG_CRIT, r->connection->log, 0,
+                      "event mesh: out of memory while parsing an event");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    em_report_free(&report);
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        em_batch_free(batch);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_event_mesh_batch_cleanup;
+    cln->data = batch;
+
+    if (batch->n == 0) {
+        /* an empty batch is valid and stores nothing */
+        return ngx_http_event_mesh_send_json(r, NGX_HTTP_ACCEPTED, NULL, 0);
+    }
+
+    if (ngx_http_event_mesh_copy_str(r->pool, &ctx->id,
+                                 em_event_get(batch->events[0], "id"))
+           != NGX_OK
+        || ngx_http_event_mesh_copy_str(r->pool, &ctx->type,
+                                 em_event_get(batch->events[0], "type"))
+           != NGX_OK
+        || ngx_http_event_mesh_copy_str(r->pool, &ctx->source,
+                                 em_event_get(batch->events[0], "source"))
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_event_mesh_check_source(r, batch);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_event_mesh_add_trace(r, batch) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_event_mesh_publish_batch(r, ctx, batch);
+}
+
+
+/*
+ * event_mesh_source binds the location to one application: an event
+ * claiming to come from elsewhere is refused, whole batch included.
+ */
+
+static ngx_int_t
+ngx_http_event_mesh_check_source(ngx_http_request_t *r, em_batch_t *batch)
+{
+    size_t                           i, len;
+    ngx_str_t                        allowed;
+    const char                      *src;
+    em_report_t                      report;
+    ngx_int_t                        rc;
+    ngx_http_event_mesh_ctx_t       *ctx;
+    ngx_http_event_mesh_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
+
+    if (lcf->source == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, lcf->source, &allowed) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    em_report_init(&report);
+    report.mode = batch->mode == EM_MODE_BATCH ? "batch"
+                  : batch->mode == EM_MODE_STRUCTURED ? "structured"
+                  : "binary";
+
+    for (i = 0; i < batch->n; i++) {
+        src = em_event_get(batch->events[i], "source");
+        len = src ? ngx_strlen(src) : 0;
+
+        if (len == allowed.len
+            && ngx_strncmp(src, allowed.data, len) == 0)
+        {
+            continue;
+        }
+
+        if (em_report_add(&report,
+                          batch->mode == EM_MODE_BATCH ? (long) i : -1,
+                          "source",
+                          batch->mode == EM_MODE_BINARY ? "header ce-source"
+                                                        : "body",
+                          src, len,
+                          "this endpoint accepts only events whose source "
+                          "is \"%.*s\"",
+                          (int) ngx_min(allowed.len, 256), allowed.data)
+            != 0)
+        {
+            em_report_free(&report);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (report.n == 0) {
+        em_report_free(&report);
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
+    ngx_str_set(&ctx->error, "source not allowed");
+
+    rc = ngx_http_event_mesh_send_report(r, NGX_HTTP_FORBIDDEN,
+                                         "source not allowed", &report);
+    em_report_free(&report);
+
+    return rc;
+}
+
+
+static ngx_uint_t
+ngx_http_event_mesh_traceparent_valid(ngx_str_t *v)
+{
+    ngx_uint_t  i;
+
+    /* W3C Trace Context version 00: 2-32-16-2 lowercase hex */
+    if (v->len != 55) {
+        return 0;
+    }
+
+    for (i = 0; i < 55; i++) {
+        if (i == 2 || i == 35 || i == 52) {
+            if (v->data[i] != '-') {
+                return 0;
+            }
+            continue;
+        }
+
+        if (!((v->data[i] >= '0' && v->data[i] <= '9')
+              || (v->data[i] >= 'a' && v->data[i] <= 'f')))
+        {
+            return 0;
+        }
+    }
+
+    return v->data[0] == '0' && v->data[1] == '0';
+}
+
+
+/*
+ * The distributed-tracing extension comes from the HTTP trace headers
+ * only when the event carries none: an event's own trace context is the
+ * one its producer started and must not be overwritten.
+ */
+
+static ngx_int_t
+ngx_http_event_mesh_add_trace(ngx_http_request_t *r, em_batch_t *batch)
+{
+    size_t            i;
+    ngx_table_elt_t  *tp, *ts;
+
+    tp = ngx_http_event_mesh_find_header(r, "traceparent",
+                                         sizeof("traceparent") - 1);
+    if (tp == NULL || !ngx_http_event_mesh_traceparent_valid(&tp->value)) {
+        return NGX_OK;
+    }
+
+    ts = ngx_http_event_mesh_find_header(r, "tracestate",
+                                         sizeof("tracestate") - 1);
+
+    for (i = 0; i < batch->n; i++) {
+        if (em_event_attr(batch->events[i], "traceparent") != NULL) {
+            continue;
+        }
+
+        if (em_event_set(batch->events[i], "traceparent",
+                         (const char *) tp->value.data, tp->value.len,
+                         EM_TYPE_STRING)
+            != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ts == NULL || ts->value.len == 0
+            || em_event_attr(batch->events[i], "tracestate") != NULL
+            || !em_check_string((const char *) ts->value.data,
+                                ts->value.len, NULL))
+        {
+            continue;
+        }
+
+        if (em_event_set(batch->events[i], "tracestate",
+                         (const char *) ts->value.data, ts->value.len,
+                         EM_TYPE_STRING)
+            != 0)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_event_mesh_publish_batch(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx, em_batch_t *batch)
+{
+    size_t                           i;
+    em_buf_t                         subject, headers;
+    ngx_str_t                        subj, hdrs, payload;
+    ngx_int_t                        rc;
+    em_event_t                      *ev;
+    const char                      *type;
+    ngx_http_event_mesh_pub_t       *pub;
+    ngx_http_event_mesh_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
+
+    ctx->pubs = ngx_pcalloc(r->pool,
+                            batch->n * sizeof(ngx_http_event_mesh_pub_t));
+    if (ctx->pubs == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->npubs = batch->n;
+
+    em_buf_init(&subject);
+    em_buf_init(&headers);
+
+    rc = NGX_OK;
+
+    for (i = 0; i < batch->n; i++) {
+        ev = batch->events[i];
+        pub = &ctx->pubs[i];
+        pub->ctx = ctx;
+        pub->index = i;
+
+        type = em_event_get(ev, "type");
+
+        em_buf_reset(&subject);
+        em_buf_reset(&headers);
+
+        if (em_subject_for(&subject, (const char *) lcf->ns.data, lcf->ns.len,
+                           (const char *) lcf->broker.data, lcf->broker.len,
+                           type, ngx_strlen(type))
+            != 0
+            || em_nats_encode_headers(ev, &headers) != 0)
+        {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        subj.data = (u_char *) subject.data;
+        subj.len = subject.len;
+        hdrs.data = (u_char *) headers.data;
+        hdrs.len = headers.len;
+        payload.data = ev->data;
+        payload.len = ev->has_data ? ev->data_len : 0;
+
+        rc = ngx_em_nats_publish(&subj, &hdrs, &payload, lcf->ack_timeout,
+                                 ngx_http_event_mesh_pub_handler, pub,
+                                 &pub->pub, r->connection->log);
+        if (rc != NGX_OK) {
+            break;
+        }
+
+        ctx->outstanding++;
+    }
+
+    em_buf_free(&subject);
+    em_buf_free(&headers);
+
+    if (rc == NGX_OK) {
+        /* the answer is sent when the last ack arrives */
+        r->main->count++;
+        return NGX_DONE;
+    }
+
+    /*
+     * Nothing after event i was sent.  Events before it are in flight:
+     * their answers are awaited, and a client retry of the whole batch
+     * is safe because the channel de-duplicates by source and id.
+     */
+
+    for ( /* void */ ; i < batch->n; i++) {
+        pub = &ctx->pubs[i];
+        pub->ctx = ctx;
+        pub->index = i;
+        pub->done = 1;
+
+        switch (rc) {
+        case NGX_DECLINED:
+        case NGX_BUSY:
+            pub->result.status = NGX_EM_PUB_DISCONNECTED;
+            pub->result.code = (rc == NGX_BUSY) ? 1 : 0;
+            break;
+        case NGX_ABORT:
+            pub->result.status = NGX_EM_PUB_API_ERROR;
+            pub->result.code = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+            ngx_str_set(&pub->result.description,
+                        "the event is larger than the NATS server's "
+                        "max_payload");
+            break;
+        default:
+            pub->result.status = NGX_EM_PUB_API_ERROR;
+            pub->result.code = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            ngx_str_set(&pub->result.description, "internal error");
+            break;
+        }
+    }
+
+    if (ctx->outstanding) {
+        r->main->count++;
+        return NGX_DONE;
+    }
+
+    return ngx_http_event_mesh_answer(r, ctx);
+}
+
+
+static void
+ngx_http_event_mesh_pub_handler(ngx_em_pub_result_t *res, void *data)
+{
+    ngx_http_event_mesh_pub_t  *pub = data;
+
+    u_char                     *p;
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r;
+    ngx_http_event_mesh_ctx_t  *ctx;
+
+    ctx = pub->ctx;
+    r = ctx->request;
+    c = r->connection;
+
+    pub->pub = NULL;
+    pub->done = 1;
+    pub->result = *res;
+
+    /* the description lives only during the callback */
+    if (res->description.len) {
+        p = ngx_pnalloc(r->pool, res->description.len);
+        if (p != NULL) {
+            ngx_memcpy(p, res->description.data, res->description.len);
+        }
+        pub->result.description.data = p;
+        pub->result.description.len = p ? res->description.len : 0;
+    }
+
+    pub->result.stream.len = 0;
+    pub->result.stream.data = NULL;
+
+    if (res->status == NGX_EM_PUB_ACK && pub->index == 0) {
+        ctx->stream_seq = res->seq;
+        ctx->has_seq = 1;
+    }
+
+    if (--ctx->outstanding) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_event_mesh_answer(r, ctx));
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_event_mesh_answer(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx)
+{
+    u_char                     *p;
+    char                       *dump;
+    size_t                      len;
+    json_t                     *body, *stored;
+    ngx_int_t                   rc;
+    ngx_uint_t                  i, status, level;
+    const char                 *error, *rule;
+    ngx_http_event_mesh_pub_t  *pub, *failed;
+
+    failed = NULL;
+
+    for (i = 0; i < ctx->npubs; i++) {
+        if (ctx->pubs[i].result.status != NGX_EM_PUB_ACK) {
+            failed = &ctx->pubs[i];
+            break;
+        }
+    }
+
+    if (failed == NULL) {
+        return ngx_http_event_mesh_send_json(r, NGX_HTTP_ACCEPTED, NULL, 0);
+    }
+
+    pub = failed;
+    rule = NULL;
+
+    switch (pub->result.status) {
+
+    case NGX_EM_PUB_NO_STREAM:
+        status = NGX_HTTP_NOT_FOUND;
+        error = "unknown broker";
+        rule = "no stream of the channel takes this broker's events: "
+               "create it with \"event-mesh-dispatcher provision\"";
+        break;
+
+    case NGX_EM_PUB_TIMEOUT:
+        status = NGX_HTTP_GATEWAY_TIME_OUT;
+        error = "channel ack timeout";
+        rule = "the channel did not confirm in time; the event may be "
+               "stored, and sending it again is safe";
+        break;
+
+    case NGX_EM_PUB_DISCONNECTED:
+    case NGX_EM_PUB_SHUTDOWN:
+        return ngx_http_event_mesh_unavailable(r,
+                   pub->result.status == NGX_EM_PUB_SHUTDOWN
+                   ? "the server is shutting down"
+                   : pub->result.code == 1
+                   ? "too many events in flight"
+                   : "not connected to the channel");
+
+    default: /* NGX_EM_PUB_API_ERROR */
+
+        if (pub->result.code == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+            || pub->result.code == NGX_HTTP_INTERNAL_SERVER_ERROR)
+        {
+            status = pub->result.code;
+            error = status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+                    ? "event too large" : "internal error";
+            break;
+        }
+
+        if (pub->result.err_code == NGX_HTTP_EM_JS_STORE_FAILED
+            || pub->result.err_code == NGX_HTTP_EM_JS_INSUFFICIENT)
+        {
+            status = NGX_HTTP_INSUFFICIENT_STORAGE;
+            error = "channel full";
+            break;
+        }
+
+        status = NGX_HTTP_BAD_GATEWAY;
+        error = "channel error";
+        break;
+    }
+
+    ctx->error.data = (u_char *) error;
+    ctx->error.len = ngx_strlen(error);
+
+    level = (status == NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_ERR
+                                                       : NGX_LOG_INFO;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "event mesh: %s: %V (code %ui, err_code %ui)",
+                  error, &pub->result.description, pub->result.code,
+                  pub->result.err_code);
+
+    body = json_object();
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json_object_set_new(body, "error", json_string(error));
+
+    if (pub->result.description.len) {
+        json_object_set_new(body, "reason",
+                            json_stringn((const char *)
+                                         pub->result.description.data,
+                                         pub->result.description.len));
+    }
+
+    if (rule) {
+        json_object_set_new(body, "rule", json_string(rule));
+    }
+
+    if (ctx->npubs > 1) {
+        json_object_set_new(body, "index", json_integer(pub->index));
+
+        stored = json_array();
+        for (i = 0; i < ctx->npubs; i++) {
+            if (ctx->pubs[i].result.status == NGX_EM_PUB_ACK) {
+                json_array_append_new(stored, json_integer(i));
+            }
+        }
+
+        json_object_set_new(body, "stored", stored);
+    }
+
+    dump = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+
+    if (dump == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(dump);
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        free(dump);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, dump, len);
+    free(dump);
+
+    rc = ngx_http_event_mesh_send_json(r, status, p, len);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_event_mesh_unavailable(ngx_http_request_t *r, const char *reason)
+{
+    ngx_table_elt_t                 *h;
+    ngx_http_event_mesh_ctx_t       *ctx;
+    ngx_http_event_mesh_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
+
+    if (ctx) {
+        ngx_str_set(&ctx->error, "channel unavailable");
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.len = ngx_sprintf(h->value.data, "%T", lcf->retry_after)
+                   - h->value.data;
+
+    return ngx_http_event_mesh_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "channel unavailable", reason);
+}
+
+
+static void
+ngx_http_event_mesh_cleanup(void *data)
+{
+    ngx_http_event_mesh_ctx_t  *ctx = data;
+
+    ngx_uint_t  i;
+
+    /* the request is going away before every answer came: forget them */
+
+    for (i = 0; i < ctx->npubs; i++) {
+        if (ctx->pubs[i].pub) {
+            ngx_em_nats_cancel(ctx->pubs[i].pub);
+            ctx->pubs[i].pub = NULL;
+        }
+    }
+}
+
+
+static void
+ngx_http_event_mesh_batch_cleanup(void *data)
+{
+    em_batch_free(data);
+}
+
+
+static ngx_int_t
+ngx_http_event_mesh_headers(ngx_http_request_t *r, em_header_t **headers,
+    size_t *n)
+{
+    ngx_uint_t        i, count;
+    em_header_t      *hs;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    count = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        count += part->nelts;
+    }
+
+    hs = ngx_palloc(r->pool, (count ? count : 1) * sizeof(em_header_t));
+    if (hs == NULL) {
+        return NGX_ERROR;
+    }
+
+    count = 0;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            hs[count].name = (const char *) h[i].key.data;
+            hs[count].name_len = h[i].key.len;
+            hs[count].value = (const char *) h[i].value.data;
+            hs[count].value_len = h[i].value.len;
+            count++;
+        }
+    }
+
+    *headers = hs;
+    *n = count;
+
+    return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_event_mesh_find_header(ngx_http_request_t *r, const char *name,
+    size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len == len
+                && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+            {
+                return &h[i];
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_event_mesh_copy_str(ngx_pool_t *pool, ngx_str_t *dst,
+    const char *src)
+{
+    size_t  len;
+
+    if (src == NULL) {
+        dst->len = 0;
+        dst->data = NULL;
+        return NGX_OK;
+    }
+
+    len = ngx_strlen(src);
+
+    dst->data = ngx_pnalloc(pool, len);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src, len);
+    dst->len = len;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_event_mesh_send_report(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, em_report_t *report)
+{
+    u_char    *p;
+    em_buf_t   out;
+
+    em_buf_init(&out);
+
+    if (em_report_to_json(report, error, &out) != 0) {
+        em_buf_free(&out);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, out.len);
+    if (p == NULL) {
+        em_buf_free(&out);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, out.data, out.len);
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "event mesh: %s: %*s", error,
+                  (size_t) ngx_min(out.len, 512), out.data);
+
+    em_buf_free(&out);
+
+    return ngx_http_event_mesh_send_json(r, status, p, out.len);
+}
+
+
+ngx_int_t
+ngx_http_event_mesh_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *rule)
+{
+    u_char  *p;
+    char    *dump;
+    size_t   len;
+    json_t  *body;
+
+    body = json_pack("{s:s, s:s}", "error", error, "rule", rule);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (status == NGX_HTTP_NOT_ALLOWED) {
+        json_object_set_new(body, "method",
+                            json_stringn((const char *) r->method_name.data,
+                                         r->method_name.len));
+    }
+
+    dump = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+
+    if (dump == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(dump);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        free(dump);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, dump, len);
+    free(dump);
+
+    return ngx_http_event_mesh_send_json(r, status, p, len);
+}
+
+
+ngx_int_t
+ngx_http_event_mesh_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *json, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+
+    if (len) {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only || len == 0) {
+        return rc == NGX_OK && len == 0 ? ngx_http_send_special(r,
+                                                      NGX_HTTP_LAST)
+                                        : rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = json;
+    b->last = json + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
