@@ -50,7 +50,8 @@ NGX_BUILD   := $(BUILD)/nginx
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps deps-fuzz deps-bench lib module dispatcher unit test \
-        test-unit test-asan fuzz fuzz-smoke run clean bench
+        test-run test-unit test-asan fuzz fuzz-build fuzz-smoke run clean \
+        bench bench-ingress
 
 all: lib module dispatcher unit
 
@@ -111,7 +112,8 @@ $(NGX_BUILD)/Makefile: config core ngx_module
 
 $(MODULE): $(NGX_BUILD)/Makefile $(NGX_SRCS) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_http_event_mesh_module.so $@
+	cp $(NGX_BUILD)/objs/ngx_http_event_mesh_module.so $@.tmp
+	mv -f $@.tmp $@
 
 # --- dispatcher -----------------------------------------------------------
 
@@ -138,6 +140,7 @@ $(BUILD)/t/unit/%: t/unit/%.c $(LIB) $(wildcard t/unit/*.h)
 # not installed.
 TEST_ENV = TEST_NGINX_BINARY=$${TEST_NGINX_BINARY:-/usr/sbin/nginx} \
     TEST_NGINX_LOAD_MODULES=$(CURDIR)/$(MODULE) \
+    TEST_NGINX_RANDOMIZE=1 \
     EM_DISPATCHER=$(CURDIR)/$(DISPATCHER) \
     PERL5LIB=$$(perl -MTest::Nginx::Socket -e1 2>/dev/null \
         || echo $(CURDIR)/t/lib)$${PERL5LIB:+:$$PERL5LIB}
@@ -149,19 +152,22 @@ test: deps
 	$(MAKE) test-run
 
 test-run:
-	$(TEST_ENV) prove -j$(PROVE_JOBS) $(UNIT_BINS) t/*.t
+	$(TEST_ENV) prove -j$(PROVE_JOBS) $(UNIT_BINS) t/*.t \
+	    $$(perl -MTest::Nginx::Socket -e1 2>/dev/null || echo t/lib/t/*.t)
 
 test-unit: unit
 	prove $(UNIT_BINS)
 
 # Everything rebuilt with ASan+UBSan in build-asan/.  nginx itself is not
-# instrumented, so the sanitizer runtime is preloaded for it.
+# instrumented, so the harness preloads the sanitizer runtime for it.
+ASAN_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+
 test-asan: deps
-	$(MAKE) BUILD=build-asan OPT="-O1 -g" \
-	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="$(ASAN_SAN)" all
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=$${EM_ASAN_LEAKS:-1} \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	EM_ASAN_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
+	TEST_NGINX_LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	    $(MAKE) BUILD=build-asan test-run
 
 # --- fuzzing --------------------------------------------------------------
@@ -191,6 +197,18 @@ fuzz fuzz-smoke: fuzz-build
 	done
 
 fuzz-smoke: FUZZ_SECONDS = 30
+
+# --- benchmarks -----------------------------------------------------------
+
+$(BUILD)/bench/js-pub: bench/js_pub.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< -lnats -lpthread
+
+bench-ingress: deps deps-bench
+	$(MAKE) all $(BUILD)/bench/js-pub
+	bench/ingress.sh
+
+bench: bench-ingress
 
 # --- run ------------------------------------------------------------------
 

@@ -39,8 +39,6 @@ static ngx_int_t ngx_http_event_mesh_process(ngx_http_request_t *r,
     ngx_http_event_mesh_ctx_t *ctx);
 static ngx_int_t ngx_http_event_mesh_check_source(ngx_http_request_t *r,
     em_batch_t *batch);
-static ngx_int_t ngx_http_event_mesh_add_trace(ngx_http_request_t *r,
-    em_batch_t *batch);
 static ngx_int_t ngx_http_event_mesh_publish_batch(ngx_http_request_t *r,
     ngx_http_event_mesh_ctx_t *ctx, em_batch_t *batch);
 static void ngx_http_event_mesh_pub_handler(ngx_em_pub_result_t *res,
@@ -51,8 +49,6 @@ static void ngx_http_event_mesh_cleanup(void *data);
 static void ngx_http_event_mesh_batch_cleanup(void *data);
 static ngx_int_t ngx_http_event_mesh_headers(ngx_http_request_t *r,
     em_header_t **headers, size_t *n);
-static ngx_table_elt_t *ngx_http_event_mesh_find_header(ngx_http_request_t *r,
-    const char *name, size_t len);
 static ngx_int_t ngx_http_event_mesh_copy_str(ngx_pool_t *pool,
     ngx_str_t *dst, const char *src);
 static ngx_int_t ngx_http_event_mesh_send_report(ngx_http_request_t *r,
@@ -427,10 +423,6 @@ ngx_http_event_mesh_process(ngx_http_request_t *r,
         return rc;
     }
 
-    if (ngx_http_event_mesh_add_trace(r, batch) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     return ngx_http_event_mesh_publish_batch(r, ctx, batch);
 }
 
@@ -505,90 +497,6 @@ ngx_http_event_mesh_check_source(ngx_http_request_t *r, em_batch_t *batch)
     em_report_free(&report);
 
     return rc;
-}
-
-
-static ngx_uint_t
-ngx_http_event_mesh_traceparent_valid(ngx_str_t *v)
-{
-    ngx_uint_t  i;
-
-    /* W3C Trace Context version 00: 2-32-16-2 lowercase hex */
-    if (v->len != 55) {
-        return 0;
-    }
-
-    for (i = 0; i < 55; i++) {
-        if (i == 2 || i == 35 || i == 52) {
-            if (v->data[i] != '-') {
-                return 0;
-            }
-            continue;
-        }
-
-        if (!((v->data[i] >= '0' && v->data[i] <= '9')
-              || (v->data[i] >= 'a' && v->data[i] <= 'f')))
-        {
-            return 0;
-        }
-    }
-
-    return v->data[0] == '0' && v->data[1] == '0';
-}
-
-
-/*
- * The distributed-tracing extension comes from the HTTP trace headers
- * only when the event carries none: an event's own trace context is the
- * one its producer started and must not be overwritten.
- */
-
-static ngx_int_t
-ngx_http_event_mesh_add_trace(ngx_http_request_t *r, em_batch_t *batch)
-{
-    size_t            i;
-    ngx_table_elt_t  *tp, *ts;
-
-    tp = ngx_http_event_mesh_find_header(r, "traceparent",
-                                         sizeof("traceparent") - 1);
-    if (tp == NULL || !ngx_http_event_mesh_traceparent_valid(&tp->value)) {
-        return NGX_OK;
-    }
-
-    ts = ngx_http_event_mesh_find_header(r, "tracestate",
-                                         sizeof("tracestate") - 1);
-
-    for (i = 0; i < batch->n; i++) {
-        if (em_event_attr(batch->events[i], "traceparent") != NULL) {
-            continue;
-        }
-
-        if (em_event_set(batch->events[i], "traceparent",
-                         (const char *) tp->value.data, tp->value.len,
-                         EM_TYPE_STRING)
-            != 0)
-        {
-            return NGX_ERROR;
-        }
-
-        if (ts == NULL || ts->value.len == 0
-            || em_event_attr(batch->events[i], "tracestate") != NULL
-            || !em_check_string((const char *) ts->value.data,
-                                ts->value.len, NULL))
-        {
-            continue;
-        }
-
-        if (em_event_set(batch->events[i], "tracestate",
-                         (const char *) ts->value.data, ts->value.len,
-                         EM_TYPE_STRING)
-            != 0)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
 }
 
 
@@ -997,30 +905,6 @@ ngx_http_event_mesh_headers(ngx_http_request_t *r, em_header_t **headers,
 }
 
 
-static ngx_table_elt_t *
-ngx_http_event_mesh_find_header(ngx_http_request_t *r, const char *name,
-    size_t len)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    for (part = &r->headers_in.headers.part; part; part = part->next) {
-        h = part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == len
-                && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-            {
-                return &h[i];
-            }
-        }
-    }
-
-    return NULL;
-}
-
-
 static ngx_int_t
 ngx_http_event_mesh_copy_str(ngx_pool_t *pool, ngx_str_t *dst,
     const char *src)
@@ -1052,6 +936,7 @@ ngx_http_event_mesh_send_report(ngx_http_request_t *r, ngx_uint_t status,
     const char *error, em_report_t *report)
 {
     u_char    *p;
+    size_t     len;
     em_buf_t   out;
 
     em_buf_init(&out);
@@ -1068,14 +953,14 @@ ngx_http_event_mesh_send_report(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     ngx_memcpy(p, out.data, out.len);
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "event mesh: %s: %*s", error,
-                  (size_t) ngx_min(out.len, 512), out.data);
+    len = out.len;
 
     em_buf_free(&out);
 
-    return ngx_http_event_mesh_send_json(r, status, p, out.len);
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "event mesh: %s: %*s", error, ngx_min(len, 512), p);
+
+    return ngx_http_event_mesh_send_json(r, status, p, len);
 }
 
 

@@ -24,12 +24,17 @@ typedef struct {
 } em_header_t;
 
 typedef struct {
-    size_t      max_event_size;     /* bytes of one event; default 65536 */
-    size_t      max_batch_events;   /* events in one batch; default 100 */
+    size_t      max_event_size;     /* bytes of one event; default 65536;
+                                       0: no limit */
+    size_t      max_batch_events;   /* events in one batch; default 100;
+                                       0: no limit */
     unsigned    allow_batch:1;      /* batch mode "MUST NOT be used unless
                                        solicited" */
     unsigned    check_json_body:1;  /* binary mode: parse a JSON body */
     unsigned    check_extensions:1; /* traceparent, sampledrate, ... */
+    unsigned    trace_from_headers:1; /* traceparent/tracestate request
+                                         headers become the extension of
+                                         events without one (DESIGN 2) */
 } em_ce_limits_t;
 
 void em_ce_limits_default(em_ce_limits_t *lim);
@@ -53,6 +58,10 @@ em_status_t em_ce_detect_mode(const char *ct, size_t ct_len, em_mode_t *mode,
  * EM_OK: *out holds one event (binary, structured) or 0..n (batch).
  * EM_EINVALID (400), EM_ETOOBIG (413), EM_EMEDIA (415): report says why,
  * *out is NULL.  EM_ERROR: out of memory.
+ *
+ * report->mode is set once the mode is known; report->warnings may be
+ * non-empty on EM_OK (long or digit-first names, a relative source, an
+ * ignored malformed traceparent header).  Free *out with em_batch_free().
  */
 em_status_t em_ce_parse_http(const em_header_t *headers, size_t nheaders,
     const unsigned char *body, size_t body_len, const em_ce_limits_t *lim,

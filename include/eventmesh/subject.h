@@ -16,6 +16,11 @@
  */
 int em_subject_token(em_buf_t *out, const char *s, size_t len);
 
+/*
+ * em_subject_token() appends; em_subject_for(), em_subject_wildcard() and
+ * em_stream_name() replace the content of out.
+ */
+
 /* em.<namespace>.<broker>.<type tokens> */
 int em_subject_for(em_buf_t *out, const char *ns, size_t ns_len,
     const char *broker, size_t broker_len, const char *type, size_t type_len);

@@ -1,0 +1,554 @@
+#!/usr/bin/env bash
+# The ingress benchmark behind `make bench-ingress` (a measurement, not a
+# test): 1 KiB CloudEvents in binary mode, each with its own ce-id, sent by
+# wrk at 50 connections through the nginx module, against two limits
+# measured in the same run on the same machine:
+#
+#   baseline-202   nginx `return 202` on the very same request: what nginx
+#                  and wrk cost without the module;
+#   raw-js-*       bench/js-pub storing the same events (same subject,
+#                  headers and body) straight into JetStream with 50 acks
+#                  outstanding: what storing costs without nginx.
+#
+# It prints events/s, p50/p99 latency, CPU use of each process and the ratio
+# module / raw JetStream, and checks through the JetStream API that the
+# stream really holds an event for every 202.
+#
+# Environment (all optional):
+#   BENCH_SECONDS=10        duration of every scenario
+#   BENCH_CONNECTIONS=50    wrk connections, and js-pub's acks outstanding
+#   BENCH_THREADS=2         wrk threads
+#   BENCH_WORKERS=1         nginx worker_processes
+#   BENCH_EVENT_SIZE=1024   body bytes
+#   BENCH_ONLY="a b"        run only these scenarios (names as in the table)
+#   BENCH_COUNT=1           wrk counts statuses in a response() callback
+#                           (exact 2xx count, costs wrk some throughput)
+#   BENCH_KEEP=1            keep the temporary directory (logs, configs)
+#
+# Adding a scenario: one add_wrk_scenario line below (its nginx location is
+# generated from it) and, if the request differs, a shape in
+# bench/ingress.lua.  Scenarios marked "stored" are checked against the
+# stream and get their own ratio to raw JetStream.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+duration=${BENCH_SECONDS:-10}
+conns=${BENCH_CONNECTIONS:-50}
+threads=${BENCH_THREADS:-2}
+workers=${BENCH_WORKERS:-1}
+size=${BENCH_EVENT_SIZE:-1024}
+only=${BENCH_ONLY:-}
+count_mode=${BENCH_COUNT:-0}
+
+nginx_bin=${BENCH_NGINX:-/usr/sbin/nginx}
+module="$top/build/ngx_http_event_mesh_module.so"
+jspub="$top/build/bench/js-pub"
+dispatcher="$top/build/event-mesh-dispatcher"
+
+namespace=bench
+broker=bench
+stream="EM_${namespace}_${broker}"
+ce_type=com.example.bench.v1
+# em.<namespace>.<broker>.<type tokens>: the type's tokens need no encoding
+subject="em.${namespace}.${broker}.${ce_type}"
+
+# --- scenarios ------------------------------------------------------------
+
+wrk_names=() ; declare -A wrk_path wrk_shape wrk_stored wrk_location wrk_what
+
+# add_wrk_scenario NAME PATH SHAPE STORED(yes|no) 'LOCATION BODY' 'WHAT'
+add_wrk_scenario() {
+    wrk_names+=("$1")
+    wrk_path[$1]=$2
+    wrk_shape[$1]=$3
+    wrk_stored[$1]=$4
+    wrk_location[$1]=$5
+    wrk_what[$1]=$6
+}
+
+add_wrk_scenario baseline-202 /baseline binary no \
+    'return 202;' \
+    'nginx return 202, same request'
+add_wrk_scenario module /events binary yes \
+    "event_mesh_publish ${namespace}/${broker};" \
+    'event_mesh_publish, 202 after PubAck'
+
+# js-pub modes: both PUB-with-reply (what the module does on the wire) and
+# cnats' own async publish; the faster one is "raw JetStream".
+raw_names=(raw-js-inbox raw-js-async)
+declare -A raw_mode=([raw-js-inbox]=inbox [raw-js-async]=async)
+declare -A raw_what=(
+    [raw-js-inbox]='js-pub PUB+reply inbox, cnats'
+    [raw-js-async]='js-pub js_PublishMsgAsync, cnats'
+)
+
+wanted() {
+    [ -z "$only" ] && return 0
+    case " $only " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
+# --- helpers --------------------------------------------------------------
+
+die() {
+    echo "bench-ingress: $*" >&2
+    exit 1
+}
+
+need() {
+    [ -x "$1" ] || die "$1 is missing: $2"
+}
+
+port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+free_port() {
+    local p
+    for _ in $(seq 1 100); do
+        p=$((20000 + RANDOM % 40000))
+        port_busy "$p" || { echo "$p"; return 0; }
+    done
+    die "found no free port on 127.0.0.1"
+}
+
+# wait_log PID FILE PATTERN WHAT: the process must stay alive until its log
+# says it is ready; a port that merely answers may belong to someone else.
+wait_log() {
+    local pid=$1 file=$2 pattern=$3 what=$4
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || {
+            tail -5 "$file" >&2 || true
+            die "$what exited while starting (log: $file)"
+        }
+        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    tail -5 "$file" >&2 || true
+    die "$what did not get ready within 10 s (log: $file)"
+}
+
+# utime + stime of one process, in clock ticks; 0 once it is gone.
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+    # fields after the ")" that ends the command name: 12th and 13th
+    echo "${stat##*) }" | awk '{ print $12 + $13 }'
+}
+
+nginx_ticks() {
+    local sum=0 pid
+    for pid in $nginx_pid $(ps -o pid= --ppid "$nginx_pid" 2>/dev/null); do
+        sum=$((sum + $(cpu_ticks "$pid")))
+    done
+    echo "$sum"
+}
+
+# get KEY LINE: value of key=value in a result line
+get() {
+    local kv
+    for kv in $2; do
+        case $kv in "$1="*) echo "${kv#*=}"; return 0 ;; esac
+    done
+    echo "?"
+}
+
+stream_msgs() {
+    local line
+    line=$("$jspub" info -s "$nats_url" -S "$stream") \
+        || die "cannot read stream $stream back"
+    get messages "$line"
+}
+
+pct() {   # pct TICKS SECONDS -> percent of one core
+    awk -v t="$1" -v s="$2" -v hz="$hz" \
+        'BEGIN { if (s > 0) printf "%.0f", 100 * t / hz / s; else print "?" }'
+}
+
+# --- prerequisites --------------------------------------------------------
+
+command -v wrk >/dev/null || die "wrk is missing: apt-get install wrk"
+command -v nats-server >/dev/null || die "nats-server is missing"
+command -v curl >/dev/null || die "curl is missing"
+need "$nginx_bin" "set BENCH_NGINX or install nginx"
+need "$jspub" "run make build/bench/js-pub"
+
+hz=$(getconf CLK_TCK)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/em-bench.XXXXXX")
+nats_pid=
+nginx_pid=
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$nginx_pid" ]; then
+        kill -TERM "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+    fi
+    if [ -n "$nats_pid" ]; then
+        kill -TERM "$nats_pid" 2>/dev/null || true
+        wait "$nats_pid" 2>/dev/null || true
+    fi
+    if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" != 0 ]; then
+        echo "bench-ingress: logs and configuration kept in $tmp" >&2
+    else
+        rm -rf "$tmp"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- NATS with JetStream and the broker's stream --------------------------
+
+nats_port=$(free_port)
+nats_url="nats://127.0.0.1:$nats_port"
+nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$tmp/jetstream" \
+    >"$tmp/nats-server.log" 2>&1 &
+nats_pid=$!
+wait_log "$nats_pid" "$tmp/nats-server.log" "Server is ready" nats-server
+
+# The dispatcher owns the topology (DESIGN.md section 3); js-pub creates the
+# same stream only when the dispatcher is not built or cannot do it.
+provisioned_by=
+if [ -x "$dispatcher" ]; then
+    mkdir -p "$tmp/triggers"
+    cat >"$tmp/dispatcher.yaml" <<EOF
+nats:
+  servers: [$nats_url]
+admin:
+  listen: 127.0.0.1:$(free_port)
+triggers: triggers
+brokers:
+  - namespace: $namespace
+    name: $broker
+    channel:
+      storage: file
+      maxAge: 24h
+      size: 8Gi
+      replicas: 1
+      duplicateWindow: 2m
+EOF
+    if "$dispatcher" provision -c "$tmp/dispatcher.yaml" \
+        >"$tmp/provision.log" 2>&1
+    then
+        provisioned_by="event-mesh-dispatcher provision"
+    else
+        echo "bench-ingress: the dispatcher could not provision the stream" \
+             "(see below); js-pub creates it instead" >&2
+        tail -5 "$tmp/provision.log" >&2
+    fi
+fi
+if [ -z "$provisioned_by" ]; then
+    "$jspub" add -s "$nats_url" -S "$stream" -j "em.${namespace}.${broker}.>" \
+        -B $((8 << 30)) -D 120 >"$tmp/provision.log" 2>&1 \
+        || { cat "$tmp/provision.log" >&2; die "cannot create $stream"; }
+    provisioned_by="js-pub add (no working build/event-mesh-dispatcher)"
+fi
+stream_msgs >/dev/null
+
+# --- nginx ----------------------------------------------------------------
+
+# Only the scenarios asked for get a location; the module is loaded only
+# when one of them needs it, so the limits can be measured without it.
+use_module=0
+for name in "${wrk_names[@]}"; do
+    if wanted "$name" && [ "${wrk_stored[$name]}" = yes ]; then
+        use_module=1
+    fi
+done
+[ "$use_module" = 0 ] || [ -f "$module" ] \
+    || die "$module is missing: run make module"
+
+http_port=$(free_port)
+mkdir -p "$tmp/nginx/logs" "$tmp/nginx/tmp"
+{
+    if [ "$use_module" = 1 ]; then
+        # a copy: a rebuild during the run must not swap the code under
+        # the running workers
+        cp "$module" "$tmp/nginx/module.so"
+        printf 'load_module %s;\n\n' "$tmp/nginx/module.so"
+    fi
+    cat <<EOF
+# $workers worker(s): see bench/RESULTS.md for why.
+worker_processes  $workers;
+daemon            off;
+pid               nginx.pid;
+error_log         logs/error.log notice;
+
+events {
+    worker_connections  4096;
+}
+
+http {
+    access_log                 off;
+    # wrk keeps its connections; the default (1000) would add reconnects
+    # to every scenario alike and measure them instead.
+    keepalive_requests         1000000;
+    underscores_in_headers     on;
+    client_body_buffer_size    16k;
+    client_body_temp_path      tmp/body;
+    proxy_temp_path            tmp/proxy;
+    fastcgi_temp_path          tmp/fastcgi;
+    uwsgi_temp_path            tmp/uwsgi;
+    scgi_temp_path             tmp/scgi;
+EOF
+    if [ "$use_module" = 1 ]; then
+        printf '    event_mesh_nats            %s;\n' "$nats_url"
+    fi
+    printf '\n    server {\n        listen       127.0.0.1:%s;\n' "$http_port"
+    for name in "${wrk_names[@]}"; do
+        wanted "$name" || continue
+        printf '\n        location = %s {\n            %s\n        }\n' \
+            "${wrk_path[$name]}" "${wrk_location[$name]}"
+    done
+    printf '    }\n}\n'
+} >"$tmp/nginx/nginx.conf"
+
+"$nginx_bin" -p "$tmp/nginx/" -e logs/error.log -c nginx.conf \
+    >"$tmp/nginx/logs/stdout.log" 2>&1 &
+nginx_pid=$!
+wait_log "$nginx_pid" "$tmp/nginx/logs/error.log" "start worker process" \
+    nginx
+
+# One event by hand first: a module that does not answer 202 is reported
+# with its answer instead of a meaningless table.
+module_ok=1
+for name in "${wrk_names[@]}"; do
+    if [ "${wrk_stored[$name]}" != yes ] || ! wanted "$name"; then
+        continue
+    fi
+    code=$(curl -s -o "$tmp/probe.body" -w '%{http_code}' --max-time 10 \
+        "http://127.0.0.1:$http_port${wrk_path[$name]}" \
+        -H 'ce-specversion: 1.0' -H "ce-id: probe-$name-$$" \
+        -H 'ce-source: /bench/probe' -H "ce-type: $ce_type" \
+        -H 'Content-Type: application/json' -d '{"probe":true}') || true
+    if [ "$code" != 202 ]; then
+        echo "bench-ingress: $name: a probe event got HTTP $code," \
+             "not 202: $(head -c 300 "$tmp/probe.body")" >&2
+        module_ok=0
+    fi
+done
+[ "$module_ok" = 1 ] || die "the module does not store events; not measuring"
+
+# --- the run --------------------------------------------------------------
+
+# busy share of all CPUs over one second, before anything of ours runs
+cpu_busy_pct() {
+    local a b
+    a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' \
+        /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6; exit }' \
+        /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        busy = y[1] - x[1]; idle = y[2] - x[2]
+        printf "%.0f", (busy + idle > 0 ? 100 * busy / (busy + idle) : 0)
+    }'
+}
+
+cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+busy=$(cpu_busy_pct)
+echo "bench-ingress: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) cores" \
+     "($cpu_model), load average $(cut -d' ' -f1-3 /proc/loadavg)," \
+     "CPUs ${busy}% busy before the run"
+echo "bench-ingress: wrk, nginx, nats-server and js-pub share these" \
+     "$(nproc) cores; every figure includes that contention."
+if [ "$busy" -gt 10 ]; then
+    echo "bench-ingress: WARNING: other processes kept the CPUs ${busy}%" \
+         "busy just before the run; the figures below are lower than this" \
+         "machine can do."
+fi
+echo "bench-ingress: ${duration}s per scenario, ${conns} connections /" \
+     "acks outstanding, ${threads} wrk threads, ${size}-byte bodies," \
+     "nginx worker_processes $workers; stream $stream by $provisioned_by"
+echo
+
+declare -A r_eps r_p50 r_p99 r_max r_bad r_cpu r_note
+ran=()
+failed=0
+crashes_before=0
+
+run_wrk() {
+    local name=$1 before after stored line n0 s0 t0 t1 wall crashes
+    local args=("${wrk_shape[$name]}" "$size")
+    [ "$count_mode" = 1 ] && args+=(count)
+
+    before=0
+    [ "${wrk_stored[$name]}" = yes ] && before=$(stream_msgs)
+    n0=$(nginx_ticks)
+    s0=$(cpu_ticks "$nats_pid")
+    t0=$(date +%s.%N)
+
+    TIMEFORMAT='%U %S'
+    { time BENCH_TAG="$(date +%s)$$$name" wrk -t"$threads" -c"$conns" \
+        -d"${duration}s" -s bench/ingress.lua \
+        "http://127.0.0.1:$http_port${wrk_path[$name]}" -- "${args[@]}" \
+        >"$tmp/$name.out" 2>&1 ; } 2>"$tmp/$name.time" \
+        || { cat "$tmp/$name.out" >&2; die "$name: wrk failed"; }
+
+    t1=$(date +%s.%N)
+    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+    line=$(grep '^result tool=wrk' "$tmp/$name.out") \
+        || { cat "$tmp/$name.out" >&2; die "$name: no result from wrk"; }
+
+    r_eps[$name]=$(get events_per_s "$line")
+    r_p50[$name]=$(get p50_ms "$line")
+    r_p99[$name]=$(get p99_ms "$line")
+    r_max[$name]=$(get max_ms "$line")
+    r_bad[$name]=$(( $(get non2xx "$line") + $(get errors_connect "$line")
+        + $(get errors_read "$line") + $(get errors_write "$line")
+        + $(get errors_timeout "$line") ))
+    r_cpu[$name]="$(awk '{ printf "%.0f", 100 * ($1 + $2) / '"$wall"' }' \
+        "$tmp/$name.time")/$(pct $(( $(nginx_ticks) - n0 )) "$wall")/$(pct \
+        $(( $(cpu_ticks "$nats_pid") - s0 )) "$wall")"
+    r_note[$name]="not stored"
+
+    if [ "${r_bad[$name]}" != 0 ]; then
+        r_note[$name]="non-2xx or socket errors: see $tmp/$name.out"
+        failed=1
+    fi
+
+    crashes=$(grep -c 'exited on signal' "$tmp/nginx/logs/error.log" || true)
+    if [ "$crashes" != "$crashes_before" ]; then
+        r_note[$name]="nginx workers crashed $((crashes - crashes_before))"
+        r_note[$name]+=" times: see $tmp/nginx/logs/error.log"
+        crashes_before=$crashes
+        failed=1
+    fi
+
+    if [ "${wrk_stored[$name]}" = yes ]; then
+        after=$(stream_msgs)
+        stored=$((after - before))
+        local ok
+        ok=$(get ok "$line")
+        # wrk stops counting at the deadline while up to one request per
+        # connection is still waiting for its ack: those are stored but
+        # never counted, so stored may exceed the 202s by at most conns.
+        if [ "$stored" -lt "$ok" ] || [ "$stored" -gt $((ok + conns)) ]; then
+            r_note[$name]="stream holds $stored new events for $ok 202s"
+            failed=1
+        else
+            r_note[$name]="$ok 202s, $stored stored"
+        fi
+    fi
+    ran+=("$name")
+}
+
+run_raw() {
+    local name=$1 before after stored line s0 t0 t1 wall acked
+
+    before=$(stream_msgs)
+    s0=$(cpu_ticks "$nats_pid")
+    t0=$(date +%s.%N)
+
+    TIMEFORMAT='%U %S'
+    { time "$jspub" pub -s "$nats_url" -j "$subject" -m "${raw_mode[$name]}" \
+        -c "$conns" -d "$duration" -z "$size" -t "$ce_type" \
+        >"$tmp/$name.out" 2>&1 ; } 2>"$tmp/$name.time" \
+        || { cat "$tmp/$name.out" >&2; die "$name: js-pub failed"; }
+
+    t1=$(date +%s.%N)
+    wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+    line=$(grep '^result tool=js-pub' "$tmp/$name.out")
+    after=$(stream_msgs)
+    stored=$((after - before))
+    acked=$(get acked "$line")
+
+    r_eps[$name]=$(get events_per_s "$line")
+    r_p50[$name]=$(get p50_ms "$line")
+    r_p99[$name]=$(get p99_ms "$line")
+    r_max[$name]=$(get max_ms "$line")
+    r_bad[$name]=$(( $(get errors "$line") + $(get duplicates "$line") ))
+    r_cpu[$name]="$(awk '{ printf "%.0f", 100 * ($1 + $2) / '"$wall"' }' \
+        "$tmp/$name.time")/-/$(pct $(( $(cpu_ticks "$nats_pid") - s0 )) \
+        "$wall")"
+    if [ "$stored" != "$acked" ]; then
+        r_note[$name]="stream holds $stored new events for $acked acks"
+        failed=1
+    else
+        r_note[$name]="$acked acked, $stored stored"
+    fi
+    ran+=("$name")
+}
+
+for name in "${wrk_names[@]}"; do
+    wanted "$name" || continue
+    echo "bench-ingress: running $name (${wrk_what[$name]})..."
+    run_wrk "$name"
+done
+for name in "${raw_names[@]}"; do
+    wanted "$name" || continue
+    echo "bench-ingress: running $name (${raw_what[$name]})..."
+    run_raw "$name"
+done
+
+# --- report ---------------------------------------------------------------
+
+what() {
+    if [ -n "${wrk_what[$1]:-}" ]; then echo "${wrk_what[$1]}"
+    else echo "${raw_what[$1]}"; fi
+}
+
+row() {
+    printf '| %-13s | %-36s | %9s | %7s | %7s | %7s | %6s | %-16s | %s |\n' \
+        "$@"
+}
+
+echo
+row scenario what events/s 'p50 ms' 'p99 ms' 'max ms' errors \
+    'cpu% cl/ngx/nats' checked
+row ------------- ------------------------------------ --------: \
+    ------: ------: ------: -----: ---------------- -------
+for name in "${ran[@]}"; do
+    row "$name" "$(what "$name")" "${r_eps[$name]}" \
+        "${r_p50[$name]}" "${r_p99[$name]}" "${r_max[$name]}" \
+        "${r_bad[$name]}" "${r_cpu[$name]}" "${r_note[$name]}"
+done
+echo
+
+# The raw limit is the faster of the js-pub modes that ran.
+raw_best=
+for name in "${raw_names[@]}"; do
+    [ -n "${r_eps[$name]:-}" ] || continue
+    if [ -z "$raw_best" ] || [ "${r_eps[$name]}" -gt "${r_eps[$raw_best]}" ]
+    then
+        raw_best=$name
+    fi
+done
+
+for name in "${wrk_names[@]}"; do
+    if [ "${wrk_stored[$name]}" != yes ] || [ -z "${r_eps[$name]:-}" ]; then
+        continue
+    fi
+    if [ -n "$raw_best" ]; then
+        awk -v m="${r_eps[$name]}" -v r="${r_eps[$raw_best]}" -v n="$name" \
+            -v rn="$raw_best" -v p99="${r_p99[$name]}" 'BEGIN {
+            ratio = r > 0 ? m / r : 0
+            printf "ratio %s/raw-JetStream = %.2f  (%d / %d events/s of %s;" \
+                   " goal >= 0.6: %s)\n", n, ratio, m, r, rn,
+                   (ratio >= 0.6 ? "met" : "NOT met")
+            printf "%s p99 = %s ms  (goal < 5 ms: %s)\n", n, p99,
+                   (p99 + 0 < 5 ? "met" : "NOT met")
+        }'
+    fi
+    if [ -n "${r_eps[baseline-202]:-}" ]; then
+        # wrk and nginx alone well above the module: neither limits it.
+        awk -v m="${r_eps[$name]}" -v b="${r_eps[baseline-202]}" -v n="$name" \
+            'BEGIN { printf "%s/baseline-202 = %.2f: %s\n", n,
+                     (b > 0 ? m / b : 0),
+                     (b >= 1.5 * m ? "wrk and nginx alone go much faster," \
+                                     " so wrk does not limit the figure" \
+                                   : "close to the baseline: wrk or nginx" \
+                                     " may be what limits the figure") }'
+    fi
+done
+
+if [ "$failed" != 0 ]; then
+    echo "bench-ingress: some figures are not trustworthy (see 'checked');" \
+         "logs in $tmp" >&2
+    exit 1
+fi

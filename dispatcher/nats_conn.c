@@ -1,0 +1,177 @@
+/*
+ * Connecting to NATS with cnats.
+ */
+
+#include "nats_conn.h"
+
+#include <string.h>
+
+
+int
+em_nats_servers_text(const em_config_t *cf, em_buf_t *out)
+{
+    size_t  i;
+
+    em_buf_reset(out);
+
+    /* allocated even for an empty list, so that data is never NULL */
+    if (em_buf_append(out, "", 0) != EM_OK) {
+        return EM_ERROR;
+    }
+
+    for (i = 0; i < cf->nservers; i++) {
+        if (em_buf_printf(out, "%s%s", i ? ", " : "", cf->servers[i])
+            != EM_OK)
+        {
+            return EM_ERROR;
+        }
+    }
+
+    return EM_OK;
+}
+
+
+const char *
+em_nats_error_text(natsStatus s)
+{
+    const char  *text, *p;
+    natsStatus   last;
+
+    text = nats_GetLastError(&last);
+    if (text != NULL && text[0] != '\0' && last == s) {
+        /* cnats prefixes "(file.c:123): ", which helps nobody running us */
+        if (text[0] == '(') {
+            p = strstr(text, "): ");
+            if (p != NULL && p[3] != '\0') {
+                return p + 3;
+            }
+        }
+
+        return text;
+    }
+
+    return natsStatus_GetText(s);
+}
+
+
+static int
+em_nats_fail(em_buf_t *err, const char *what, natsStatus s)
+{
+    em_buf_reset(err);
+    em_buf_printf(err, "%s: %s", what, em_nats_error_text(s));
+    return EM_ERROR;
+}
+
+
+int
+em_nats_connect(const em_config_t *cf, const char *client_name,
+    int64_t timeout_ms, int reconnect, natsConnection **nc, em_buf_t *err)
+{
+    natsOptions  *opts;
+    natsStatus    s;
+    em_buf_t      servers;
+
+    *nc = NULL;
+    opts = NULL;
+
+    s = natsOptions_Create(&opts);
+    if (s != NATS_OK) {
+        return em_nats_fail(err, "cannot set up the NATS client", s);
+    }
+
+    s = natsOptions_SetServers(opts, (const char **) cf->servers,
+                               (int) cf->nservers);
+
+    /* the configured order is the operator's preference */
+    if (s == NATS_OK) {
+        s = natsOptions_SetNoRandomize(opts, true);
+    }
+
+    if (s == NATS_OK && cf->user != NULL) {
+        s = natsOptions_SetUserInfo(opts, cf->user, cf->password);
+    }
+
+    if (s == NATS_OK && cf->token != NULL) {
+        s = natsOptions_SetToken(opts, cf->token);
+    }
+
+    if (s == NATS_OK) {
+        s = natsOptions_SetTimeout(opts, timeout_ms);
+    }
+
+    if (s == NATS_OK) {
+        s = natsOptions_SetName(opts, client_name);
+    }
+
+    if (s == NATS_OK) {
+        s = natsOptions_SetAllowReconnect(opts, reconnect ? true : false);
+    }
+
+    if (s == NATS_OK && reconnect) {
+        /* the daemon outlives any outage; it never gives up */
+        s = natsOptions_SetMaxReconnect(opts, -1);
+    }
+
+    if (s != NATS_OK) {
+        natsOptions_Destroy(opts);
+        return em_nats_fail(err, "cannot set up the NATS client", s);
+    }
+
+    s = natsConnection_Connect(nc, opts);
+    natsOptions_Destroy(opts);
+
+    if (s == NATS_OK) {
+        return EM_OK;
+    }
+
+    *nc = NULL;
+
+    em_buf_init(&servers);
+    if (em_nats_servers_text(cf, &servers) != EM_OK) {
+        em_buf_free(&servers);
+        return em_nats_fail(err, "cannot connect to NATS", s);
+    }
+
+    em_buf_reset(err);
+
+    switch (s) {
+
+    case NATS_NO_SERVER:
+        (void) em_buf_printf(err, "cannot connect to NATS at %s: no server "
+                             "answered (each tried for up to %lld ms); is "
+                             "nats-server running there?", servers.data,
+                             (long long) timeout_ms);
+        break;
+
+    case NATS_TIMEOUT:
+        (void) em_buf_printf(err, "cannot connect to NATS at %s: no NATS "
+                             "answer within %lld ms (is that port a NATS "
+                             "server?)", servers.data,
+                             (long long) timeout_ms);
+        break;
+
+    case NATS_NOT_PERMITTED:
+    case NATS_CONNECTION_AUTH_FAILED:
+        if (cf->user == NULL && cf->token == NULL) {
+            (void) em_buf_printf(err, "NATS at %s requires credentials "
+                                 "(%s): set nats.user and nats.password, or "
+                                 "nats.token", servers.data,
+                                 em_nats_error_text(s));
+
+        } else {
+            (void) em_buf_printf(err, "NATS at %s refused the credentials "
+                                 "(%s): check nats.user and nats.password, "
+                                 "or nats.token", servers.data,
+                                 em_nats_error_text(s));
+        }
+        break;
+
+    default:
+        (void) em_buf_printf(err, "cannot connect to NATS at %s: %s",
+                             servers.data, em_nats_error_text(s));
+        break;
+    }
+
+    em_buf_free(&servers);
+    return EM_ERROR;
+}

@@ -1,0 +1,2462 @@
+
+/*
+ * Copyright (C) nginx Event Mesh authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_event_connect.h>
+
+#include <jansson.h>
+
+#include "ngx_http_event_mesh_nats.h"
+
+
+#ifndef NGX_EM_NATS_VERSION
+#define NGX_EM_NATS_VERSION          "0.1.0"
+#endif
+
+#define NGX_EM_NATS_DEFAULT_PORT     4222
+
+/* what nats-server assumes when INFO says nothing */
+#define NGX_EM_NATS_DEFAULT_PAYLOAD  (1024 * 1024)
+
+/* the protocol's own ceiling for max_payload */
+#define NGX_EM_NATS_MAX_PAYLOAD      (64 * 1024 * 1024)
+
+/*
+ * nats-server refuses client control lines longer than 4096 bytes
+ * (max_control_line) and drops the connection; our own HPUB lines must
+ * stay below it.  Server lines can be longer: INFO of a cluster member
+ * lists every connect_url.
+ */
+#define NGX_EM_NATS_MAX_CLIENT_LINE  4096
+#define NGX_EM_NATS_MAX_SERVER_LINE  (64 * 1024)
+
+#define NGX_EM_NATS_READ_SIZE        (16 * 1024)
+#define NGX_EM_NATS_CHUNK_SIZE       (32 * 1024)
+#define NGX_EM_NATS_SPARE_CHUNKS     4
+
+#define NGX_EM_NATS_INBOX_RANDOM     22
+#define NGX_EM_NATS_INBOX_LEN        (sizeof("_INBOX.") - 1                  \
+                                      + NGX_EM_NATS_INBOX_RANDOM + 1)
+#define NGX_EM_NATS_SID              "1"
+
+#define NGX_EM_NATS_MAX_ARGS         6
+
+/*
+ * A failure is an error, except that further attempts of an outage that
+ * was already reported (every server failed) log at the info level.
+ */
+#define NGX_EM_NATS_ERR(st)                                                   \
+    (((st)->state != NGX_EM_NATS_READY && (st)->failures >= (st)->naddrs)     \
+     ? NGX_LOG_INFO : NGX_LOG_ERR)
+
+/* room for an untrusted string quoted in a log line */
+#define NGX_EM_NATS_LOG_TEXT         128
+
+
+typedef enum {
+    NGX_EM_NATS_DISCONNECTED = 0,
+    NGX_EM_NATS_CONNECTING,          /* TCP handshake in progress */
+    NGX_EM_NATS_WAIT_INFO,
+    NGX_EM_NATS_WAIT_PONG,           /* CONNECT, SUB and PING are sent */
+    NGX_EM_NATS_READY,
+    NGX_EM_NATS_CLOSED               /* worker exiting: no reconnects */
+} ngx_em_nats_state_e;
+
+
+struct ngx_em_nats_pub_s {
+    ngx_rbtree_node_t         node;       /* key: publish id */
+    uint64_t                  id;
+    ngx_event_t               timer;      /* ack timeout, not cancelable */
+    ngx_em_pub_handler_pt     handler;
+    void                     *data;
+    ngx_em_nats_pub_t        *next;       /* free list */
+    unsigned                  active:1;
+};
+
+
+typedef struct {
+    ngx_chain_t               cl;
+    ngx_buf_t                 buf;
+    /* NGX_EM_NATS_CHUNK_SIZE bytes of data follow */
+} ngx_em_nats_chunk_t;
+
+
+typedef struct {
+    ngx_em_nats_conf_t       *conf;
+    ngx_pool_t               *pool;       /* worker lifetime */
+    ngx_log_t                 log;        /* cycle log + NATS context */
+
+    ngx_peer_connection_t     peer;
+    ngx_addr_t              **addrs;      /* every address of every server */
+    ngx_uint_t                naddrs;
+    ngx_uint_t                next_addr;
+    ngx_uint_t                failures;   /* attempts since the last READY */
+    ngx_str_t                *server;     /* current or last address */
+
+    ngx_em_nats_state_e       state;
+    unsigned                  ever_ready:1;
+
+    ngx_msec_t                backoff;
+    ngx_msec_t                ready_time;
+    ngx_event_t               handshake_ev;
+    ngx_event_t               ping_ev;
+    ngx_event_t               reconnect_ev;
+    ngx_uint_t                pings_out;
+
+    size_t                    max_payload;
+
+    u_char                   *rbuf;
+    u_char                   *rpos;
+    u_char                   *rlast;
+    u_char                   *rend;
+    size_t                    rscan;      /* bytes after rpos with no LF */
+
+    ngx_chain_t              *out;        /* unsent bytes, oldest first */
+    ngx_chain_t              *out_tail;
+    ngx_chain_t              *spare;
+    ngx_uint_t                nspare;
+    size_t                    buffered;
+
+    u_char                    inbox[NGX_EM_NATS_INBOX_LEN];
+
+    uint64_t                  next_id;
+    ngx_rbtree_t              pending;
+    ngx_rbtree_node_t         sentinel;
+    ngx_uint_t                npending;
+    ngx_em_nats_pub_t        *free_pubs;
+
+    uint64_t                  published;
+    uint64_t                  acked;
+    uint64_t                  failed;
+    uint64_t                  timeouts;
+    uint64_t                  reconnects;
+} ngx_em_nats_t;
+
+
+static void ngx_em_nats_connect(ngx_em_nats_t *st);
+static ngx_int_t ngx_em_nats_get_peer(ngx_peer_connection_t *pc, void *data);
+static void ngx_em_nats_free_peer(ngx_peer_connection_t *pc, void *data,
+    ngx_uint_t state);
+static ngx_int_t ngx_em_nats_test_connect(ngx_em_nats_t *st);
+static void ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status);
+static void ngx_em_nats_schedule_reconnect(ngx_em_nats_t *st);
+static void ngx_em_nats_fail_pending(ngx_em_nats_t *st,
+    ngx_em_pub_status_e status);
+
+static void ngx_em_nats_reconnect_handler(ngx_event_t *ev);
+static void ngx_em_nats_handshake_handler(ngx_event_t *ev);
+static void ngx_em_nats_ping_handler(ngx_event_t *ev);
+static void ngx_em_nats_ack_timeout_handler(ngx_event_t *ev);
+static void ngx_em_nats_read_handler(ngx_event_t *rev);
+static void ngx_em_nats_write_handler(ngx_event_t *wev);
+
+static ngx_int_t ngx_em_nats_read_space(ngx_em_nats_t *st);
+static ngx_int_t ngx_em_nats_parse(ngx_em_nats_t *st);
+static ngx_int_t ngx_em_nats_process_line(ngx_em_nats_t *st, u_char *p,
+    u_char *last, u_char *next);
+static ngx_int_t ngx_em_nats_process_info(ngx_em_nats_t *st, u_char *p,
+    u_char *last);
+static ngx_int_t ngx_em_nats_process_err(ngx_em_nats_t *st, u_char *p,
+    u_char *last);
+static ngx_int_t ngx_em_nats_process_msg(ngx_em_nats_t *st, ngx_uint_t hmsg,
+    u_char *p, u_char *last, u_char *next);
+static void ngx_em_nats_deliver(ngx_em_nats_t *st, ngx_str_t *subject,
+    u_char *hdr, size_t hdr_len, u_char *data, size_t len);
+static void ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
+    u_char *data, size_t len);
+static ngx_int_t ngx_em_nats_parse_status(u_char *p, size_t len,
+    ngx_uint_t *status, ngx_str_t *text);
+static void ngx_em_nats_ready(ngx_em_nats_t *st);
+static ngx_int_t ngx_em_nats_send_connect(ngx_em_nats_t *st,
+    ngx_uint_t auth_required);
+
+static ngx_int_t ngx_em_nats_reserve(ngx_em_nats_t *st, size_t len);
+static void ngx_em_nats_append(ngx_em_nats_t *st, u_char *data, size_t len);
+static void ngx_em_nats_post_write(ngx_em_nats_t *st);
+static void ngx_em_nats_flush(ngx_em_nats_t *st);
+static void ngx_em_nats_release_chunk(ngx_em_nats_t *st, ngx_chain_t *cl);
+static void ngx_em_nats_drop_output(ngx_em_nats_t *st);
+
+static ngx_em_nats_pub_t *ngx_em_nats_lookup(ngx_em_nats_t *st, uint64_t id);
+static void ngx_em_nats_complete(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
+    ngx_em_pub_result_t *res);
+static void ngx_em_nats_forget(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub);
+
+static ngx_int_t ngx_em_nats_split(u_char *p, u_char *last, ngx_str_t *args,
+    ngx_uint_t max);
+static ngx_int_t ngx_em_nats_parse_uint64(u_char *p, size_t len,
+    uint64_t *value);
+static ngx_str_t *ngx_em_nats_printable(ngx_str_t *dst, u_char *buf,
+    size_t size, u_char *p, size_t len);
+static void ngx_em_nats_random(ngx_em_nats_t *st, u_char *buf, size_t n);
+static u_char *ngx_em_nats_log_error(ngx_log_t *log, u_char *buf, size_t len);
+static ngx_int_t ngx_em_nats_conf_credential(ngx_conf_t *cf, ngx_str_t *value,
+    const char *name, ngx_str_t *field);
+
+
+/* one client per worker process */
+static ngx_em_nats_t  *ngx_em_nats;
+
+
+/* configuration */
+
+
+char *
+ngx_em_nats_conf_servers(ngx_conf_t *cf, ngx_em_nats_conf_t *nc)
+{
+    u_char                *at;
+    ngx_str_t             *value, s;
+    ngx_url_t              u;
+    ngx_uint_t             i;
+    ngx_em_nats_server_t  *server;
+
+    value = cf->args->elts;
+
+    nc->servers = ngx_array_create(cf->pool, 2, sizeof(ngx_em_nats_server_t));
+    if (nc->servers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
+            if (ngx_em_nats_conf_credential(cf, &value[i], "user", &nc->user)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=", 9) == 0) {
+            if (ngx_em_nats_conf_credential(cf, &value[i], "password",
+                                            &nc->password)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "token=", 6) == 0) {
+            if (ngx_em_nats_conf_credential(cf, &value[i], "token",
+                                            &nc->token)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        s = value[i];
+
+        if (s.len >= 7 && ngx_strncasecmp(s.data, (u_char *) "nats://", 7)
+                          == 0)
+        {
+            s.data += 7;
+            s.len -= 7;
+
+        } else if (ngx_strlcasestrn(s.data, s.data + s.len,
+                                    (u_char *) "://", 3 - 1)
+                   != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid NATS server \"%V\" in "
+                               "\"event_mesh_nats\" directive: only "
+                               "\"nats://\" URLs are supported (TLS is not "
+                               "supported yet)", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        at = ngx_strlchr(s.data, s.data + s.len, '@');
+
+        if (at != NULL) {
+            /* the part before "@" may be a password: never echo it */
+            s.len -= at + 1 - s.data;
+            s.data = at + 1;
+
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid NATS server \"...@%V\" in "
+                               "\"event_mesh_nats\" directive: credentials "
+                               "in the URL are not supported, use the "
+                               "\"user=\" and \"password=\" or \"token=\" "
+                               "parameters", &s);
+            return NGX_CONF_ERROR;
+        }
+
+        if (s.len >= 5 && ngx_strncasecmp(s.data, (u_char *) "unix:", 5)
+                          == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid NATS server \"%V\" in "
+                               "\"event_mesh_nats\" directive: NATS does not "
+                               "listen on UNIX-domain sockets", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        u.url = s;
+        u.default_port = NGX_EM_NATS_DEFAULT_PORT;
+
+        if (s.len == 0 || ngx_parse_url(cf->pool, &u) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid NATS server \"%V\" in "
+                               "\"event_mesh_nats\" directive: %s",
+                               &value[i], u.err ? u.err : "empty host");
+            return NGX_CONF_ERROR;
+        }
+
+        if (u.naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid NATS server \"%V\" in "
+                               "\"event_mesh_nats\" directive: host has no "
+                               "address", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        server = ngx_array_push(nc->servers);
+        if (server == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        server->url = u;
+    }
+
+    if (nc->servers->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no NATS server in \"event_mesh_nats\" directive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (nc->password.data != NULL && nc->user.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"password=\" needs \"user=\" in "
+                           "\"event_mesh_nats\" directive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (nc->user.data != NULL && nc->password.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"user=\" needs \"password=\" in "
+                           "\"event_mesh_nats\" directive");
+        return NGX_CONF_ERROR;
+    }
+
+    if (nc->token.data != NULL && nc->user.data != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"token=\" and \"user=\" exclude each other in "
+                           "\"event_mesh_nats\" directive");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_em_nats_conf_credential(ngx_conf_t *cf, ngx_str_t *value,
+    const char *name, ngx_str_t *field)
+{
+    size_t   skip;
+    json_t  *check;
+
+    skip = ngx_strlen(name) + 1;
+
+    if (field->data != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate \"%s=\" parameter in "
+                           "\"event_mesh_nats\" directive", name);
+        return NGX_ERROR;
+    }
+
+    if (value->len == skip) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty \"%s=\" parameter in "
+                           "\"event_mesh_nats\" directive", name);
+        return NGX_ERROR;
+    }
+
+    /* CONNECT carries it as a JSON string, which must be UTF-8 */
+
+    check = json_stringn((const char *) value->data + skip, value->len - skip);
+    if (check == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s=\" parameter of \"event_mesh_nats\" "
+                           "directive is not valid UTF-8", name);
+        return NGX_ERROR;
+    }
+
+    json_decref(check);
+
+    field->data = value->data + skip;
+    field->len = value->len - skip;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_em_nats_conf_init(ngx_em_nats_conf_t *nc)
+{
+    /* "event_mesh_nats" is unset while servers is NULL */
+    nc->servers = NULL;
+
+    ngx_str_null(&nc->user);
+    ngx_str_null(&nc->password);
+    ngx_str_null(&nc->token);
+    ngx_str_null(&nc->name);
+
+    nc->connect_timeout = NGX_CONF_UNSET_MSEC;
+    nc->reconnect_wait = NGX_CONF_UNSET_MSEC;
+    nc->reconnect_max_wait = NGX_CONF_UNSET_MSEC;
+    nc->ping_interval = NGX_CONF_UNSET_MSEC;
+    nc->max_pings_out = NGX_CONF_UNSET_UINT;
+    nc->buffer_size = NGX_CONF_UNSET_SIZE;
+    nc->max_pending = NGX_CONF_UNSET_UINT;
+}
+
+
+char *
+ngx_em_nats_conf_merge(ngx_conf_t *cf, ngx_em_nats_conf_t *nc)
+{
+    ngx_conf_init_msec_value(nc->connect_timeout, 2000);
+    ngx_conf_init_msec_value(nc->reconnect_wait, 100);
+    ngx_conf_init_msec_value(nc->reconnect_max_wait, 5000);
+    ngx_conf_init_msec_value(nc->ping_interval, 30000);
+    ngx_conf_init_uint_value(nc->max_pings_out, 2);
+    ngx_conf_init_size_value(nc->buffer_size, 8 * 1024 * 1024);
+    ngx_conf_init_uint_value(nc->max_pending, 10000);
+
+    if (nc->name.data == NULL) {
+        ngx_str_set(&nc->name, "nginx-event-mesh");
+    }
+
+    if (nc->connect_timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"event_mesh_nats_connect_timeout\" must not be "
+                           "zero");
+        return NGX_CONF_ERROR;
+    }
+
+    /* a zero wait would reconnect in a busy loop while NATS is down */
+
+    if (nc->reconnect_wait == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"event_mesh_nats_reconnect_wait\" must not be "
+                           "zero");
+        return NGX_CONF_ERROR;
+    }
+
+    if (nc->reconnect_max_wait < nc->reconnect_wait) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"event_mesh_nats_reconnect_max_wait\" (%M ms) "
+                           "must not be less than "
+                           "\"event_mesh_nats_reconnect_wait\" (%M ms)",
+                           nc->reconnect_max_wait, nc->reconnect_wait);
+        return NGX_CONF_ERROR;
+    }
+
+    if (nc->ping_interval == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"event_mesh_nats_ping_interval\" must not be "
+                           "zero");
+        return NGX_CONF_ERROR;
+    }
+
+    if (nc->max_pings_out == 0) {
+        nc->max_pings_out = 1;
+    }
+
+    if (nc->buffer_size == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"event_mesh_nats_buffer_size\" must not be "
+                           "zero");
+        return NGX_CONF_ERROR;
+    }
+
+    if (nc->max_pending == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"event_mesh_max_inflight\" must not be zero");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* worker life cycle */
+
+
+ngx_int_t
+ngx_em_nats_init_process(ngx_cycle_t *cycle, ngx_em_nats_conf_t *nc)
+{
+    u_char                *p;
+    ngx_uint_t             i, j, n;
+    ngx_em_nats_t         *st;
+    ngx_em_nats_server_t  *server;
+
+    if (nc == NULL || nc->servers == NULL || nc->servers->nelts == 0) {
+        return NGX_OK;
+    }
+
+    /* the cache manager and loader run init_process too */
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    st = ngx_pcalloc(cycle->pool, sizeof(ngx_em_nats_t));
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->conf = nc;
+    st->pool = cycle->pool;
+
+    st->log = *cycle->log;
+    st->log.handler = ngx_em_nats_log_error;
+    st->log.data = st;
+    st->log.action = NULL;
+
+    server = nc->servers->elts;
+
+    n = 0;
+    for (i = 0; i < nc->servers->nelts; i++) {
+        n += server[i].url.naddrs;
+    }
+
+    st->addrs = ngx_palloc(cycle->pool, n * sizeof(ngx_addr_t *));
+    if (st->addrs == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < nc->servers->nelts; i++) {
+        for (j = 0; j < server[i].url.naddrs; j++) {
+            st->addrs[st->naddrs++] = &server[i].url.addrs[j];
+        }
+    }
+
+    /* workers start on different servers to spread the load */
+    st->next_addr = ngx_worker % st->naddrs;
+
+    st->rbuf = ngx_alloc(NGX_EM_NATS_READ_SIZE, cycle->log);
+    if (st->rbuf == NULL) {
+        return NGX_ERROR;
+    }
+
+    st->rpos = st->rbuf;
+    st->rlast = st->rbuf;
+    st->rend = st->rbuf + NGX_EM_NATS_READ_SIZE;
+
+    ngx_rbtree_init(&st->pending, &st->sentinel, ngx_rbtree_insert_value);
+    st->next_id = 1;
+
+    /*
+     * The inbox must be unique across every worker of every nginx talking
+     * to the same NATS, or acks would reach the wrong process.
+     */
+
+    p = ngx_cpymem(st->inbox, "_INBOX.", sizeof("_INBOX.") - 1);
+    ngx_em_nats_random(st, p, NGX_EM_NATS_INBOX_RANDOM);
+    p[NGX_EM_NATS_INBOX_RANDOM] = '.';
+
+    /*
+     * Timers that only keep the connection alive are cancelable, so a
+     * graceful shutdown does not wait for them; ack timers are not.
+     */
+
+    st->reconnect_ev.handler = ngx_em_nats_reconnect_handler;
+    st->reconnect_ev.data = st;
+    st->reconnect_ev.log = &st->log;
+    st->reconnect_ev.cancelable = 1;
+
+    st->handshake_ev.handler = ngx_em_nats_handshake_handler;
+    st->handshake_ev.data = st;
+    st->handshake_ev.log = &st->log;
+    st->handshake_ev.cancelable = 1;
+
+    st->ping_ev.handler = ngx_em_nats_ping_handler;
+    st->ping_ev.data = st;
+    st->ping_ev.log = &st->log;
+    st->ping_ev.cancelable = 1;
+
+    st->backoff = nc->reconnect_wait;
+    st->state = NGX_EM_NATS_DISCONNECTED;
+
+    ngx_em_nats = st;
+
+    ngx_em_nats_connect(st);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_em_nats_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_chain_t    *cl;
+    ngx_em_nats_t  *st;
+
+    st = ngx_em_nats;
+
+    if (st == NULL) {
+        return;
+    }
+
+    /*
+     * Requests still waiting are not answered: the process is going away
+     * and so are they.  Closing the socket here keeps nginx from reporting
+     * it as left open.
+     */
+
+    st->state = NGX_EM_NATS_CLOSED;
+
+    if (st->peer.connection) {
+        ngx_close_connection(st->peer.connection);
+        st->peer.connection = NULL;
+    }
+
+    ngx_em_nats_drop_output(st);
+
+    while (st->spare) {
+        cl = st->spare;
+        st->spare = cl->next;
+        ngx_free(cl);
+    }
+
+    st->nspare = 0;
+
+    ngx_free(st->rbuf);
+    st->rbuf = NULL;
+
+    ngx_em_nats = NULL;
+}
+
+
+/* connection management */
+
+
+static void
+ngx_em_nats_connect(ngx_em_nats_t *st)
+{
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    ngx_memzero(&st->peer, sizeof(ngx_peer_connection_t));
+
+    st->peer.get = ngx_em_nats_get_peer;
+    st->peer.free = ngx_em_nats_free_peer;
+    st->peer.data = st;
+    st->peer.tries = 1;
+    st->peer.log = &st->log;
+
+    /*
+     * Once every server has failed and that was reported, further failures
+     * of the same outage go to the info level: an outage must not flood the
+     * log with a line per attempt and worker.
+     */
+
+    st->peer.log_error = (st->failures >= st->naddrs) ? NGX_ERROR_INFO
+                                                      : NGX_ERROR_ERR;
+
+    st->state = NGX_EM_NATS_CONNECTING;
+    st->log.action = "connecting to NATS";
+
+    rc = ngx_event_connect_peer(&st->peer);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &st->log, 0,
+                   "nats connect: %i", rc);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        /* ngx_event_connect_peer() has logged why and closed the socket */
+        st->peer.connection = NULL;
+        st->peer.free(&st->peer, st->peer.data, NGX_PEER_FAILED);
+        st->state = NGX_EM_NATS_DISCONNECTED;
+        ngx_em_nats_schedule_reconnect(st);
+        return;
+    }
+
+    c = st->peer.connection;
+
+    c->data = st;
+    c->read->handler = ngx_em_nats_read_handler;
+    c->write->handler = ngx_em_nats_write_handler;
+
+    ngx_add_timer(&st->handshake_ev, st->conf->connect_timeout);
+
+    if (rc == NGX_OK) {
+        (void) ngx_em_nats_test_connect(st);
+    }
+
+    /* NGX_AGAIN: the write event reports the outcome */
+}
+
+
+static ngx_int_t
+ngx_em_nats_get_peer(ngx_peer_connection_t *pc, void *data)
+{
+    ngx_em_nats_t  *st = data;
+
+    ngx_addr_t  *addr;
+
+    addr = st->addrs[st->next_addr];
+    st->next_addr = (st->next_addr + 1) % st->naddrs;
+
+    pc->sockaddr = addr->sockaddr;
+    pc->socklen = addr->socklen;
+    pc->name = &addr->name;
+
+    st->server = &addr->name;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_em_nats_free_peer(ngx_peer_connection_t *pc, void *data,
+    ngx_uint_t state)
+{
+    ngx_em_nats_t  *st = data;
+
+    char  *action;
+
+    if (!(state & NGX_PEER_FAILED)) {
+        return;
+    }
+
+    st->failures++;
+
+    if (st->failures == st->naddrs) {
+        action = st->log.action;
+        st->log.action = NULL;
+
+        ngx_log_error(NGX_LOG_ERR, &st->log, 0,
+                      "no NATS server is reachable (%ui tried), publishing "
+                      "answers 503 until one is; retrying with backoff",
+                      st->naddrs);
+
+        st->log.action = action;
+    }
+}
+
+
+static ngx_int_t
+ngx_em_nats_test_connect(ngx_em_nats_t *st)
+{
+    int                err;
+    socklen_t          len;
+    ngx_connection_t  *c;
+
+    c = st->peer.connection;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        (void) ngx_connection_error(c, err, "connect() failed");
+        ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+        return NGX_ERROR;
+    }
+
+    /* PINGs and small HPUBs must not wait for Nagle's delayed ACK */
+    (void) ngx_tcp_nodelay(c);
+
+    st->state = NGX_EM_NATS_WAIT_INFO;
+    st->log.action = "waiting for INFO from NATS";
+
+    return NGX_OK;
+}
+
+
+/*
+ * The one place a connection ends: every pending publish fails with the
+ * given status, and unless the worker is exiting a reconnect is scheduled.
+ */
+
+static void
+ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
+{
+    ngx_uint_t  was_ready;
+
+    was_ready = (st->state == NGX_EM_NATS_READY);
+
+    if (st->peer.connection) {
+        if (!was_ready) {
+            st->peer.free(&st->peer, st->peer.data, NGX_PEER_FAILED);
+        }
+
+        ngx_close_connection(st->peer.connection);
+        st->peer.connection = NULL;
+    }
+
+    if (st->handshake_ev.timer_set) {
+        ngx_del_timer(&st->handshake_ev);
+    }
+
+    if (st->ping_ev.timer_set) {
+        ngx_del_timer(&st->ping_ev);
+    }
+
+    ngx_em_nats_drop_output(st);
+
+    if (st->rend - st->rbuf > NGX_EM_NATS_READ_SIZE) {
+        /* a large message grew the buffer; do not keep it while idle */
+        ngx_free(st->rbuf);
+
+        st->rbuf = ngx_alloc(NGX_EM_NATS_READ_SIZE, &st->log);
+        st->rend = st->rbuf ? st->rbuf + NGX_EM_NATS_READ_SIZE : NULL;
+    }
+
+    st->rpos = st->rbuf;
+    st->rlast = st->rbuf;
+    st->rscan = 0;
+    st->pings_out = 0;
+    st->log.action = NULL;
+
+    if (status == NGX_EM_PUB_SHUTDOWN) {
+        st->state = NGX_EM_NATS_CLOSED;
+
+        if (st->reconnect_ev.timer_set) {
+            ngx_del_timer(&st->reconnect_ev);
+        }
+
+    } else {
+        st->state = NGX_EM_NATS_DISCONNECTED;
+
+        if (was_ready) {
+            ngx_log_error(NGX_LOG_NOTICE, &st->log, 0,
+                          "disconnected from NATS, %ui publish(es) awaiting "
+                          "an ack failed", st->npending);
+
+            /*
+             * A server that accepts us and then drops us at once must not
+             * be hammered: only a connection that lasted restarts the
+             * backoff.
+             */
+
+            if (ngx_current_msec - st->ready_time
+                >= st->conf->reconnect_max_wait)
+            {
+                st->backoff = st->conf->reconnect_wait;
+
+            } else {
+                st->backoff = ngx_min(st->backoff * 2,
+                                      st->conf->reconnect_max_wait);
+            }
+        }
+
+        ngx_em_nats_schedule_reconnect(st);
+    }
+
+    ngx_em_nats_fail_pending(st, status);
+}
+
+
+static void
+ngx_em_nats_schedule_reconnect(ngx_em_nats_t *st)
+{
+    ngx_msec_t  delay;
+
+    if (st->state != NGX_EM_NATS_DISCONNECTED
+        || st->reconnect_ev.timer_set)
+    {
+        return;
+    }
+
+    if (st->rbuf == NULL) {
+        /* out of memory; ngx_alloc() logged it, the next try may succeed */
+        st->rbuf = ngx_alloc(NGX_EM_NATS_READ_SIZE, &st->log);
+        if (st->rbuf != NULL) {
+            st->rpos = st->rbuf;
+            st->rlast = st->rbuf;
+            st->rend = st->rbuf + NGX_EM_NATS_READ_SIZE;
+        }
+    }
+
+    /*
+     * Jitter keeps the workers of every nginx from reconnecting in step
+     * when a server comes back.
+     */
+
+    delay = st->backoff / 2 + (ngx_msec_t) ngx_random() % (st->backoff / 2 + 1);
+
+    /* wait longer only once every server has had its turn */
+
+    if (st->failures && st->failures % st->naddrs == 0) {
+        st->backoff = ngx_min(st->backoff * 2, st->conf->reconnect_max_wait);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, &st->log, 0,
+                  "next NATS connection attempt in %M ms", delay);
+
+    ngx_add_timer(&st->reconnect_ev, delay);
+}
+
+
+static void
+ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_em_pub_status_e status)
+{
+    ngx_em_nats_pub_t    *pub;
+    ngx_rbtree_node_t    *node;
+    ngx_em_pub_result_t   res;
+
+    /*
+     * A handler may cancel other publishes (a batch gives up on its
+     * siblings), so the tree is re-read after each call.
+     */
+
+    while (st->pending.root != st->pending.sentinel) {
+        node = ngx_rbtree_min(st->pending.root, st->pending.sentinel);
+        pub = ngx_rbtree_data(node, ngx_em_nats_pub_t, node);
+
+        ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+        res.status = status;
+
+        if (status == NGX_EM_PUB_SHUTDOWN) {
+            ngx_str_set(&res.description, "the worker is shutting down");
+
+        } else {
+            ngx_str_set(&res.description, "lost the connection to NATS");
+        }
+
+        st->failed++;
+
+        ngx_em_nats_complete(st, pub, &res);
+    }
+}
+
+
+static void
+ngx_em_nats_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_em_nats_t  *st = ev->data;
+
+    if (st->state != NGX_EM_NATS_DISCONNECTED) {
+        return;
+    }
+
+    if (st->rbuf == NULL) {
+        ngx_em_nats_schedule_reconnect(st);
+        return;
+    }
+
+    ngx_em_nats_connect(st);
+}
+
+
+static void
+ngx_em_nats_handshake_handler(ngx_event_t *ev)
+{
+    ngx_em_nats_t  *st = ev->data;
+
+    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, NGX_ETIMEDOUT,
+                  "NATS server did not complete the handshake within %M ms",
+                  st->conf->connect_timeout);
+
+    ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+}
+
+
+static void
+ngx_em_nats_ping_handler(ngx_event_t *ev)
+{
+    ngx_em_nats_t  *st = ev->data;
+
+    if (st->state != NGX_EM_NATS_READY) {
+        return;
+    }
+
+    if (st->pings_out >= st->conf->max_pings_out) {
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "NATS connection is stale: %ui PINGs unanswered",
+                      st->pings_out);
+        ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+        return;
+    }
+
+    if (ngx_em_nats_reserve(st, sizeof("PING" CRLF) - 1) == NGX_OK) {
+        ngx_em_nats_append(st, (u_char *) "PING" CRLF, sizeof("PING" CRLF) - 1);
+        ngx_em_nats_post_write(st);
+        st->pings_out++;
+    }
+
+    ngx_add_timer(&st->ping_ev, st->conf->ping_interval);
+}
+
+
+/* reading */
+
+
+static void
+ngx_em_nats_read_handler(ngx_event_t *rev)
+{
+    ssize_t            n;
+    ngx_em_nats_t     *st;
+    ngx_connection_t  *c;
+
+    c = rev->data;
+    st = c->data;
+
+    if (c->close) {
+        /* worker_shutdown_timeout expired with publishes still pending */
+        ngx_log_error(NGX_LOG_INFO, &st->log, 0,
+                      "closing NATS connection on worker shutdown, "
+                      "%ui publish(es) awaiting an ack failed",
+                      st->npending);
+        ngx_em_nats_close(st, NGX_EM_PUB_SHUTDOWN);
+        return;
+    }
+
+    if (st->state == NGX_EM_NATS_CONNECTING
+        && ngx_em_nats_test_connect(st) != NGX_OK)
+    {
+        return;
+    }
+
+    while (rev->ready) {
+
+        if (ngx_em_nats_read_space(st) != NGX_OK) {
+            ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+            return;
+        }
+
+        n = c->recv(c, st->rlast, st->rend - st->rlast);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0) {
+            ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                          "NATS server closed the connection");
+            ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            /* c->recv() has logged it */
+            ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+            return;
+        }
+
+        st->rlast += n;
+
+        if (ngx_em_nats_parse(st) != NGX_OK) {
+            ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+    }
+}
+
+
+static ngx_int_t
+ngx_em_nats_read_space(ngx_em_nats_t *st)
+{
+    u_char  *p;
+    size_t   used, size, max;
+
+    if (st->rpos == st->rlast) {
+        st->rpos = st->rbuf;
+        st->rlast = st->rbuf;
+    }
+
+    if (st->rlast < st->rend) {
+        return NGX_OK;
+    }
+
+    used = st->rlast - st->rpos;
+
+    if (st->rpos > st->rbuf) {
+        ngx_memmove(st->rbuf, st->rpos, used);
+        st->rpos = st->rbuf;
+        st->rlast = st->rbuf + used;
+        return NGX_OK;
+    }
+
+    /* one operation fills the buffer: grow it up to the largest legal one */
+
+    size = st->rend - st->rbuf;
+    max = (st->max_payload ? st->max_payload : NGX_EM_NATS_DEFAULT_PAYLOAD)
+          + NGX_EM_NATS_MAX_SERVER_LINE + 2;
+
+    if (size >= max) {
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "NATS protocol error: an operation exceeds %uz bytes",
+                      max);
+        return NGX_ERROR;
+    }
+
+    size = ngx_min(size * 2, max);
+
+    p = ngx_alloc(size, &st->log);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, st->rpos, used);
+    ngx_free(st->rbuf);
+
+    st->rbuf = p;
+    st->rpos = p;
+    st->rlast = p + used;
+    st->rend = p + size;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Consumes every complete operation in the buffer; a partial one stays
+ * for the next read.  Only the bytes not yet searched are scanned for the
+ * end of the control line, so a line arriving byte by byte costs O(n).
+ */
+
+static ngx_int_t
+ngx_em_nats_parse(ngx_em_nats_t *st)
+{
+    u_char     *p, *lf;
+    ngx_int_t   rc;
+    ngx_str_t   text;
+    u_char      buf[NGX_EM_NATS_LOG_TEXT];
+
+    for ( ;; ) {
+
+        if (st->state == NGX_EM_NATS_DISCONNECTED
+            || st->state == NGX_EM_NATS_CLOSED)
+        {
+            return NGX_ERROR;
+        }
+
+        p = st->rpos;
+
+        if (p == st->rlast) {
+            return NGX_OK;
+        }
+
+        lf = memchr(p + st->rscan, LF, st->rlast - p - st->rscan);
+
+        if (lf == NULL) {
+            st->rscan = st->rlast - p;
+
+            if (st->rscan > NGX_EM_NATS_MAX_SERVER_LINE) {
+                ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                              "NATS protocol error: no end of line in %uz "
+                              "bytes starting with \"%V\"", st->rscan,
+                              ngx_em_nats_printable(&text, buf, sizeof(buf),
+                                                    p, st->rscan));
+                return NGX_ERROR;
+            }
+
+            return NGX_OK;
+        }
+
+        if (lf == p || lf[-1] != CR) {
+            ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                          "NATS protocol error: line \"%V\" does not end "
+                          "with CRLF",
+                          ngx_em_nats_printable(&text, buf, sizeof(buf),
+                                                p, lf - p));
+            return NGX_ERROR;
+        }
+
+        rc = ngx_em_nats_process_line(st, p, lf - 1, lf + 1);
+
+        if (rc == NGX_AGAIN) {
+            /* the payload is incomplete; the line is parsed again then */
+            st->rscan = lf - p;
+            return NGX_OK;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        st->rscan = 0;
+    }
+}
+
+
+static ngx_int_t
+ngx_em_nats_process_line(ngx_em_nats_t *st, u_char *p, u_char *last,
+    u_char *next)
+{
+    u_char     *op;
+    size_t      len;
+    ngx_str_t   text;
+    u_char      buf[NGX_EM_NATS_LOG_TEXT];
+
+    op = p;
+
+    while (p < last && *p != ' ' && *p != '\t') {
+        p++;
+    }
+
+    len = p - op;
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    /* operation names are case-insensitive in the protocol */
+
+    if (len == 3 && ngx_strncasecmp(op, (u_char *) "MSG", 3) == 0) {
+        return ngx_em_nats_process_msg(st, 0, p, last, next);
+    }
+
+    if (len == 4 && ngx_strncasecmp(op, (u_char *) "HMSG", 4) == 0) {
+        return ngx_em_nats_process_msg(st, 1, p, last, next);
+    }
+
+    st->rpos = next;
+
+    if (len == 4 && p == last && ngx_strncasecmp(op, (u_char *) "PING", 4)
+                                 == 0)
+    {
+        if (ngx_em_nats_reserve(st, sizeof("PONG" CRLF) - 1) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_em_nats_append(st, (u_char *) "PONG" CRLF, sizeof("PONG" CRLF) - 1);
+        ngx_em_nats_post_write(st);
+
+        return NGX_OK;
+    }
+
+    if (len == 4 && p == last && ngx_strncasecmp(op, (u_char *) "PONG", 4)
+                                 == 0)
+    {
+        if (st->state == NGX_EM_NATS_WAIT_PONG) {
+            /* the server has accepted CONNECT and SUB */
+            ngx_em_nats_ready(st);
+
+        } else if (st->pings_out) {
+            st->pings_out--;
+        }
+
+        return NGX_OK;
+    }
+
+    if (len == 3 && p == last && ngx_strncmp(op, "+OK", 3) == 0) {
+        return NGX_OK;
+    }
+
+    if (len == 4 && ngx_strncasecmp(op, (u_char *) "-ERR", 4) == 0) {
+        return ngx_em_nats_process_err(st, p, last);
+    }
+
+    if (len == 4 && ngx_strncasecmp(op, (u_char *) "INFO", 4) == 0) {
+        return ngx_em_nats_process_info(st, p, last);
+    }
+
+    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                  "NATS protocol error: unexpected \"%V\"",
+                  ngx_em_nats_printable(&text, buf, sizeof(buf),
+                                        op, last - op));
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_em_nats_process_info(ngx_em_nats_t *st, u_char *p, u_char *last)
+{
+    json_t        *info, *v;
+    ngx_int_t      rc;
+    json_int_t     max_payload;
+    const char    *version;
+    json_error_t   err;
+
+    info = json_loadb((const char *) p, last - p, 0, &err);
+
+    if (info == NULL || !json_is_object(info)) {
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "NATS protocol error: INFO is not a JSON object: %s",
+                      info ? "not an object" : err.text);
+        json_decref(info);
+        return NGX_ERROR;
+    }
+
+    v = json_object_get(info, "max_payload");
+
+    if (json_is_integer(v)) {
+        max_payload = json_integer_value(v);
+
+        if (max_payload <= 0) {
+            ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                          "NATS protocol error: INFO has max_payload %L",
+                          (int64_t) max_payload);
+            json_decref(info);
+            return NGX_ERROR;
+        }
+
+        st->max_payload = ngx_min((size_t) max_payload,
+                                  (size_t) NGX_EM_NATS_MAX_PAYLOAD);
+
+    } else if (st->max_payload == 0) {
+        st->max_payload = NGX_EM_NATS_DEFAULT_PAYLOAD;
+    }
+
+    if (st->state != NGX_EM_NATS_WAIT_INFO) {
+        /* an update: cluster membership, or lame duck mode */
+
+        if (json_is_true(json_object_get(info, "ldm"))) {
+            ngx_log_error(NGX_LOG_NOTICE, &st->log, 0,
+                          "NATS server is entering lame duck mode");
+        }
+
+        json_decref(info);
+        return NGX_OK;
+    }
+
+    if (json_is_true(json_object_get(info, "tls_required"))) {
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "NATS server requires TLS, which event_mesh_nats "
+                      "does not support yet");
+        json_decref(info);
+        return NGX_ERROR;
+    }
+
+    version = json_string_value(json_object_get(info, "version"));
+
+    if (!json_is_true(json_object_get(info, "headers"))) {
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "NATS server %s does not support message headers; "
+                      "nats-server 2.2 or newer with JetStream is needed",
+                      version ? version : "(unknown version)");
+        json_decref(info);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_em_nats_send_connect(st, json_is_true(json_object_get(info,
+                                                   "auth_required")));
+
+    json_decref(info);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_em_nats_send_connect(ngx_em_nats_t *st, ngx_uint_t auth_required)
+{
+    char                *dump;
+    size_t               len;
+    json_t              *connect;
+    ngx_em_nats_conf_t  *nc;
+
+    nc = st->conf;
+
+    if (auth_required && nc->user.data == NULL && nc->token.data == NULL) {
+        ngx_log_error(NGX_LOG_WARN, &st->log, 0,
+                      "NATS server requires authentication, but "
+                      "\"event_mesh_nats\" has no \"user=\" or \"token=\"");
+    }
+
+    connect = json_object();
+    if (connect == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (json_object_set_new(connect, "verbose", json_false()) != 0
+        || json_object_set_new(connect, "pedantic", json_false()) != 0
+        || json_object_set_new(connect, "headers", json_true()) != 0
+        || json_object_set_new(connect, "no_responders", json_true()) != 0
+        || json_object_set_new(connect, "lang", json_string("c-nginx")) != 0
+        || json_object_set_new(connect, "version",
+                               json_string(NGX_EM_NATS_VERSION))
+           != 0
+        || json_object_set_new(connect, "protocol", json_integer(1)) != 0
+        || json_object_set_new(connect, "name",
+                               json_stringn((const char *) nc->name.data,
+                                            nc->name.len))
+           != 0)
+    {
+        goto failed;
+    }
+
+    if (nc->user.data != NULL
+        && (json_object_set_new(connect, "user",
+                                json_stringn((const char *) nc->user.data,
+                                             nc->user.len))
+            != 0
+            || json_object_set_new(connect, "pass",
+                                   json_stringn((const char *)
+                                                nc->password.data,
+                                                nc->password.len))
+               != 0))
+    {
+        goto failed;
+    }
+
+    if (nc->token.data != NULL
+        && json_object_set_new(connect, "auth_token",
+                               json_stringn((const char *) nc->token.data,
+                                            nc->token.len))
+           != 0)
+    {
+        goto failed;
+    }
+
+    dump = json_dumps(connect, JSON_COMPACT);
+    json_decref(connect);
+
+    if (dump == NULL) {
+        ngx_log_error(NGX_LOG_CRIT, &st->log, 0,
+                      "could not build the NATS CONNECT line");
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(dump);
+
+    /*
+     * The wildcard subscription for every PubAck of this worker goes in
+     * the same write; the PONG to our PING then proves the server has
+     * accepted both.
+     */
+
+    if (ngx_em_nats_reserve(st, sizeof("CONNECT " CRLF) - 1 + len
+                                + sizeof("SUB " "* " NGX_EM_NATS_SID CRLF) - 1
+                                + NGX_EM_NATS_INBOX_LEN
+                                + sizeof("PING" CRLF) - 1)
+        != NGX_OK)
+    {
+        ngx_memzero(dump, len);
+        free(dump);
+        return NGX_ERROR;
+    }
+
+    ngx_em_nats_append(st, (u_char *) "CONNECT ", sizeof("CONNECT ") - 1);
+    ngx_em_nats_append(st, (u_char *) dump, len);
+    ngx_em_nats_append(st, (u_char *) CRLF "SUB ", sizeof(CRLF "SUB ") - 1);
+    ngx_em_nats_append(st, st->inbox, NGX_EM_NATS_INBOX_LEN);
+    ngx_em_nats_append(st, (u_char *) "* " NGX_EM_NATS_SID CRLF "PING" CRLF,
+                       sizeof("* " NGX_EM_NATS_SID CRLF "PING" CRLF) - 1);
+
+    /* the line holds the password: do not leave it in freed memory */
+    ngx_memzero(dump, len);
+    free(dump);
+
+    st->state = NGX_EM_NATS_WAIT_PONG;
+    st->log.action = "logging in to NATS";
+
+    ngx_em_nats_post_write(st);
+
+    return NGX_OK;
+
+failed:
+
+    json_decref(connect);
+
+    ngx_log_error(NGX_LOG_CRIT, &st->log, 0,
+                  "could not build the NATS CONNECT line");
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_em_nats_ready(ngx_em_nats_t *st)
+{
+    if (st->handshake_ev.timer_set) {
+        ngx_del_timer(&st->handshake_ev);
+    }
+
+    st->state = NGX_EM_NATS_READY;
+    st->log.action = NULL;
+    st->pings_out = 0;
+    st->failures = 0;
+    st->ready_time = ngx_current_msec;
+
+    if (st->ever_ready) {
+        st->reconnects++;
+        ngx_log_error(NGX_LOG_NOTICE, &st->log, 0, "reconnected to NATS");
+
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, &st->log, 0,
+                      "connected to NATS, max_payload %uz", st->max_payload);
+    }
+
+    st->ever_ready = 1;
+
+    ngx_add_timer(&st->ping_ev, st->conf->ping_interval);
+}
+
+
+static ngx_int_t
+ngx_em_nats_process_err(ngx_em_nats_t *st, u_char *p, u_char *last)
+{
+    ngx_str_t  text;
+    u_char     buf[NGX_EM_NATS_LOG_TEXT];
+
+    (void) ngx_em_nats_printable(&text, buf, sizeof(buf), p, last - p);
+
+    /*
+     * The server keeps the connection after a permissions violation; only
+     * the refused operation is lost, and its publish times out.
+     */
+
+    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                  "NATS server error: %V", &text);
+
+    if (last - p > 22
+        && ngx_strncasecmp(p, (u_char *) "'Permissions Violation", 22) == 0)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_em_nats_process_msg(ngx_em_nats_t *st, ngx_uint_t hmsg, u_char *p,
+    u_char *last, u_char *next)
+{
+    u_char     *data;
+    size_t      hdr_len, total, limit;
+    ssize_t     n;
+    ngx_int_t   nargs;
+    ngx_str_t   args[NGX_EM_NATS_MAX_ARGS], text;
+    u_char      buf[NGX_EM_NATS_LOG_TEXT];
+
+    /*
+     * MSG <subject> <sid> [reply-to] <#bytes>
+     * HMSG <subject> <sid> [reply-to] <#header bytes> <#total bytes>
+     */
+
+    nargs = ngx_em_nats_split(p, last, args, NGX_EM_NATS_MAX_ARGS);
+
+    if (nargs < (ngx_int_t) (3 + hmsg) || nargs > (ngx_int_t) (4 + hmsg)) {
+        goto invalid;
+    }
+
+    n = ngx_atosz(args[nargs - 1].data, args[nargs - 1].len);
+    if (n == NGX_ERROR) {
+        goto invalid;
+    }
+
+    total = n;
+    hdr_len = 0;
+
+    if (hmsg) {
+        n = ngx_atosz(args[nargs - 2].data, args[nargs - 2].len);
+        if (n == NGX_ERROR || (size_t) n > total) {
+            goto invalid;
+        }
+
+        hdr_len = n;
+    }
+
+    limit = st->max_payload ? st->max_payload : NGX_EM_NATS_DEFAULT_PAYLOAD;
+
+    if (total > limit) {
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "NATS protocol error: message of %uz bytes exceeds "
+                      "max_payload %uz", total, limit);
+        return NGX_ERROR;
+    }
+
+    if ((size_t) (st->rlast - next) < total + 2) {
+        return NGX_AGAIN;
+    }
+
+    data = next;
+
+    if (data[total] != CR || data[total + 1] != LF) {
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "NATS protocol error: message payload of \"%V\" is "
+                      "not followed by CRLF",
+                      ngx_em_nats_printable(&text, buf, sizeof(buf),
+                                            args[0].data, args[0].len));
+        return NGX_ERROR;
+    }
+
+    st->rpos = data + total + 2;
+
+    if (args[1].len != sizeof(NGX_EM_NATS_SID) - 1
+        || ngx_strncmp(args[1].data, NGX_EM_NATS_SID,
+                       sizeof(NGX_EM_NATS_SID) - 1)
+           != 0)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &st->log, 0,
+                       "nats: message for unknown sid \"%V\" ignored",
+                       &args[1]);
+        return NGX_OK;
+    }
+
+    ngx_em_nats_deliver(st, &args[0], data, hdr_len, data + hdr_len,
+                        total - hdr_len);
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                  "NATS protocol error: invalid %s arguments \"%V\"",
+                  hmsg ? "HMSG" : "MSG",
+                  ngx_em_nats_printable(&text, buf, sizeof(buf),
+                                        p, last - p));
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_em_nats_deliver(ngx_em_nats_t *st, ngx_str_t *subject, u_char *hdr,
+    size_t hdr_len, u_char *data, size_t len)
+{
+    uint64_t              id;
+    ngx_str_t             text;
+    ngx_uint_t            status;
+    ngx_em_nats_pub_t    *pub;
+    ngx_em_pub_result_t   res;
+
+    if (subject->len <= NGX_EM_NATS_INBOX_LEN
+        || ngx_strncmp(subject->data, st->inbox, NGX_EM_NATS_INBOX_LEN) != 0
+        || ngx_em_nats_parse_uint64(subject->data + NGX_EM_NATS_INBOX_LEN,
+                                    subject->len - NGX_EM_NATS_INBOX_LEN,
+                                    &id)
+           != NGX_OK)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &st->log, 0,
+                       "nats: message on \"%V\" ignored", subject);
+        return;
+    }
+
+    pub = ngx_em_nats_lookup(st, id);
+
+    if (pub == NULL) {
+        /* its publish timed out or was cancelled before the ack came */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &st->log, 0,
+                       "nats: late ack for publish %uL ignored", id);
+        return;
+    }
+
+    if (hdr_len) {
+        if (ngx_em_nats_parse_status(hdr, hdr_len, &status, &text) != NGX_OK) {
+            ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+            res.status = NGX_EM_PUB_API_ERROR;
+            ngx_str_set(&res.description,
+                        "malformed headers in the answer from NATS");
+
+            st->failed++;
+            ngx_em_nats_complete(st, pub, &res);
+            return;
+        }
+
+        if (status == 503) {
+            /* no responders: no stream listens on the subject */
+            ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+            res.status = NGX_EM_PUB_NO_STREAM;
+            res.code = 503;
+            ngx_str_set(&res.description, "no responders");
+
+            st->failed++;
+            ngx_em_nats_complete(st, pub, &res);
+            return;
+        }
+
+        if (status != 0) {
+            ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+            res.status = NGX_EM_PUB_API_ERROR;
+            res.code = status;
+            res.description = text;
+
+            st->failed++;
+            ngx_em_nats_complete(st, pub, &res);
+            return;
+        }
+    }
+
+    ngx_em_nats_pub_ack(st, pub, data, len);
+}
+
+
+/*
+ * {"stream":"S","seq":1,"duplicate":true}
+ * {"error":{"code":503,"err_code":10077,"description":"..."},...}
+ */
+
+static void
+ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub, u_char *data,
+    size_t len)
+{
+    json_t               *ack, *error, *v, *stream, *seq;
+    json_int_t            n;
+    json_error_t          err;
+    ngx_em_pub_result_t   res;
+
+    ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+
+    ack = json_loadb((const char *) data, len, 0, &err);
+
+    if (ack == NULL || !json_is_object(ack)) {
+        goto malformed;
+    }
+
+    error = json_object_get(ack, "error");
+
+    if (error != NULL) {
+        if (!json_is_object(error)) {
+            goto malformed;
+        }
+
+        res.status = NGX_EM_PUB_API_ERROR;
+
+        v = json_object_get(error, "code");
+        n = json_is_integer(v) ? json_integer_value(v) : 0;
+        res.code = (n > 0) ? (ngx_uint_t) n : 0;
+
+        v = json_object_get(error, "err_code");
+        n = json_is_integer(v) ? json_integer_value(v) : 0;
+        res.err_code = (n > 0) ? (ngx_uint_t) n : 0;
+
+        v = json_object_get(error, "description");
+
+        if (json_is_string(v)) {
+            res.description.data = (u_char *) json_string_value(v);
+            res.description.len = json_string_length(v);
+
+        } else {
+            ngx_str_set(&res.description, "JetStream API error");
+        }
+
+        st->failed++;
+        ngx_em_nats_complete(st, pub, &res);
+        json_decref(ack);
+        return;
+    }
+
+    stream = json_object_get(ack, "stream");
+    seq = json_object_get(ack, "seq");
+
+    if (!json_is_string(stream) || !json_is_integer(seq)
+        || json_integer_value(seq) < 0)
+    {
+        goto malformed;
+    }
+
+    res.status = NGX_EM_PUB_ACK;
+    res.stream.data = (u_char *) json_string_value(stream);
+    res.stream.len = json_string_length(stream);
+    res.seq = (uint64_t) json_integer_value(seq);
+    res.duplicate = json_is_true(json_object_get(ack, "duplicate")) ? 1 : 0;
+
+    st->acked++;
+    ngx_em_nats_complete(st, pub, &res);
+    json_decref(ack);
+
+    return;
+
+malformed:
+
+    json_decref(ack);
+
+    /* code 0 tells the caller it is neither a size nor an internal error */
+
+    res.status = NGX_EM_PUB_API_ERROR;
+    ngx_str_set(&res.description, "malformed PubAck from NATS");
+
+    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                  "malformed PubAck from NATS for publish %uL", pub->id);
+
+    st->failed++;
+    ngx_em_nats_complete(st, pub, &res);
+}
+
+
+/*
+ * "NATS/1.0\r\n..." has no status; "NATS/1.0 503\r\n" and
+ * "NATS/1.0 408 Request Timeout\r\n" have one.
+ */
+
+static ngx_int_t
+ngx_em_nats_parse_status(u_char *p, size_t len, ngx_uint_t *status,
+    ngx_str_t *text)
+{
+    u_char  *last, *eol;
+
+    *status = 0;
+    ngx_str_null(text);
+
+    last = p + len;
+
+    if (len < sizeof("NATS/1.0" CRLF) - 1
+        || ngx_strncmp(p, "NATS/1.0", sizeof("NATS/1.0") - 1) != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    eol = ngx_strlchr(p, last, CR);
+    if (eol == NULL || eol + 1 == last || eol[1] != LF) {
+        return NGX_ERROR;
+    }
+
+    p += sizeof("NATS/1.0") - 1;
+
+    while (p < eol && *p == ' ') {
+        p++;
+    }
+
+    if (p == eol) {
+        return NGX_OK;
+    }
+
+    if (eol - p < 3
+        || p[0] < '1' || p[0] > '9'
+        || p[1] < '0' || p[1] > '9'
+        || p[2] < '0' || p[2] > '9'
+        || (eol - p > 3 && p[3] != ' '))
+    {
+        return NGX_ERROR;
+    }
+
+    *status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+
+    p += 3;
+
+    while (p < eol && *p == ' ') {
+        p++;
+    }
+
+    text->data = p;
+    text->len = eol - p;
+
+    if (text->len == 0) {
+        ngx_str_set(text, "NATS error status");
+    }
+
+    return NGX_OK;
+}
+
+
+/* writing */
+
+
+ngx_int_t
+ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *headers,
+    ngx_str_t *payload, ngx_msec_t timeout, ngx_em_pub_handler_pt handler,
+    void *data, ngx_em_nats_pub_t **pub, ngx_log_t *log)
+{
+    u_char             *p, *end;
+    size_t              total, line_len;
+    ngx_em_nats_t      *st;
+    ngx_em_nats_pub_t  *rec;
+    u_char              id[NGX_INT64_LEN];
+    u_char              sizes[2 * NGX_SIZE_T_LEN + sizeof("  " CRLF)];
+
+    st = ngx_em_nats;
+
+    if (st == NULL || st->state != NGX_EM_NATS_READY) {
+        return NGX_DECLINED;
+    }
+
+    if (st->npending >= st->conf->max_pending
+        || st->buffered > st->conf->buffer_size)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "nats publish busy: %ui pending, %uz buffered",
+                       st->npending, st->buffered);
+        return NGX_BUSY;
+    }
+
+    total = headers->len + payload->len;
+
+    if (total > st->max_payload) {
+        return NGX_ABORT;
+    }
+
+    /* a space or line break in the subject would corrupt the stream */
+
+    end = subject->data + subject->len;
+
+    for (p = subject->data; p < end; p++) {
+        if (*p <= ' ' || *p == 0x7f) {
+            break;
+        }
+    }
+
+    if (subject->len == 0 || p != end) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "invalid NATS subject \"%V\"", subject);
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(id, "%uL", st->next_id);
+
+    if (headers->len) {
+        end = ngx_sprintf(sizes, " %uz %uz" CRLF, headers->len, total);
+
+    } else {
+        end = ngx_sprintf(sizes, " %uz" CRLF, total);
+    }
+
+    line_len = sizeof("HPUB  ") - 1 + subject->len + NGX_EM_NATS_INBOX_LEN
+               + (p - id) + (end - sizes);
+
+    if (line_len > NGX_EM_NATS_MAX_CLIENT_LINE) {
+        return NGX_ABORT;
+    }
+
+    rec = st->free_pubs;
+
+    if (rec != NULL) {
+        st->free_pubs = rec->next;
+
+    } else {
+        rec = ngx_palloc(st->pool, sizeof(ngx_em_nats_pub_t));
+        if (rec == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_em_nats_reserve(st, line_len + total + 2) != NGX_OK) {
+        rec->next = st->free_pubs;
+        st->free_pubs = rec;
+        return NGX_ERROR;
+    }
+
+    if (headers->len) {
+        ngx_em_nats_append(st, (u_char *) "HPUB ", sizeof("HPUB ") - 1);
+
+    } else {
+        ngx_em_nats_append(st, (u_char *) "PUB ", sizeof("PUB ") - 1);
+    }
+
+    ngx_em_nats_append(st, subject->data, subject->len);
+    ngx_em_nats_append(st, (u_char *) " ", 1);
+    ngx_em_nats_append(st, st->inbox, NGX_EM_NATS_INBOX_LEN);
+    ngx_em_nats_append(st, id, p - id);
+    ngx_em_nats_append(st, sizes, end - sizes);
+    ngx_em_nats_append(st, headers->data, headers->len);
+    ngx_em_nats_append(st, payload->data, payload->len);
+    ngx_em_nats_append(st, (u_char *) CRLF, 2);
+
+    ngx_memzero(rec, sizeof(ngx_em_nats_pub_t));
+
+    rec->id = st->next_id++;
+    rec->node.key = (ngx_rbtree_key_t) rec->id;
+    rec->handler = handler;
+    rec->data = data;
+    rec->active = 1;
+
+    rec->timer.handler = ngx_em_nats_ack_timeout_handler;
+    rec->timer.data = rec;
+    rec->timer.log = log;
+
+    ngx_rbtree_insert(&st->pending, &rec->node);
+    st->npending++;
+    st->published++;
+
+    ngx_add_timer(&rec->timer, timeout);
+
+    /* a posted write sends every publish of this loop turn in one writev */
+    ngx_em_nats_post_write(st);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "nats publish %uL to \"%V\", %uz bytes",
+                   rec->id, subject, total);
+
+    *pub = rec;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_em_nats_cancel(ngx_em_nats_pub_t *pub)
+{
+    ngx_em_nats_t  *st;
+
+    st = ngx_em_nats;
+
+    if (st == NULL || pub == NULL || !pub->active) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pub->timer.log, 0,
+                   "nats publish %uL cancelled", pub->id);
+
+    ngx_em_nats_forget(st, pub);
+
+    pub->next = st->free_pubs;
+    st->free_pubs = pub;
+}
+
+
+static void
+ngx_em_nats_ack_timeout_handler(ngx_event_t *ev)
+{
+    ngx_em_nats_pub_t  *pub = ev->data;
+
+    ngx_em_nats_t        *st;
+    ngx_em_pub_result_t   res;
+
+    st = ngx_em_nats;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+                   "nats publish %uL timed out", pub->id);
+
+    ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+    res.status = NGX_EM_PUB_TIMEOUT;
+    ngx_str_set(&res.description, "no ack from NATS in time");
+
+    st->timeouts++;
+
+    ngx_em_nats_complete(st, pub, &res);
+}
+
+
+static ngx_em_nats_pub_t *
+ngx_em_nats_lookup(ngx_em_nats_t *st, uint64_t id)
+{
+    ngx_rbtree_key_t    key;
+    ngx_rbtree_node_t  *node, *sentinel;
+    ngx_em_nats_pub_t  *pub;
+
+    key = (ngx_rbtree_key_t) id;
+    node = st->pending.root;
+    sentinel = st->pending.sentinel;
+
+    while (node != sentinel) {
+
+        if (key < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (key > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        pub = ngx_rbtree_data(node, ngx_em_nats_pub_t, node);
+
+        return (pub->id == id) ? pub : NULL;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_em_nats_forget(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub)
+{
+    ngx_rbtree_delete(&st->pending, &pub->node);
+
+    if (pub->timer.timer_set) {
+        ngx_del_timer(&pub->timer);
+    }
+
+    pub->active = 0;
+    st->npending--;
+}
+
+
+/*
+ * The record leaves the tree before the handler runs, so a cancel from
+ * inside the handler is a no-op, and it is reused only after the handler
+ * returns.
+ */
+
+static void
+ngx_em_nats_complete(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
+    ngx_em_pub_result_t *res)
+{
+    ngx_em_nats_forget(st, pub);
+
+    pub->handler(res, pub->data);
+
+    pub->next = st->free_pubs;
+    st->free_pubs = pub;
+}
+
+
+static void
+ngx_em_nats_write_handler(ngx_event_t *wev)
+{
+    ngx_em_nats_t     *st;
+    ngx_connection_t  *c;
+
+    c = wev->data;
+    st = c->data;
+
+    if (st->state == NGX_EM_NATS_CONNECTING) {
+        (void) ngx_em_nats_test_connect(st);
+        return;
+    }
+
+    ngx_em_nats_flush(st);
+}
+
+
+static void
+ngx_em_nats_post_write(ngx_em_nats_t *st)
+{
+    if (st->peer.connection) {
+        ngx_post_event(st->peer.connection->write, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_em_nats_flush(ngx_em_nats_t *st)
+{
+    off_t              sent;
+    ngx_chain_t       *cl, *ln;
+    ngx_connection_t  *c;
+
+    c = st->peer.connection;
+
+    if (st->out != NULL) {
+        sent = c->sent;
+
+        cl = c->send_chain(c, st->out, 0);
+
+        if (cl == NGX_CHAIN_ERROR) {
+            /* c->send_chain() has logged it */
+            ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+            return;
+        }
+
+        st->buffered -= (size_t) (c->sent - sent);
+
+        while (st->out != cl) {
+            ln = st->out;
+            st->out = ln->next;
+            ngx_em_nats_release_chunk(st, ln);
+        }
+
+        if (st->out == NULL) {
+            st->out_tail = NULL;
+        }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                       "nats flush: %O sent, %uz left",
+                       c->sent - sent, st->buffered);
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+    }
+}
+
+
+/*
+ * Output is a chain of fixed-size chunks: appending never moves bytes
+ * already queued, and c->send_chain() writes many chunks in one writev().
+ * Space is reserved before an operation is appended, so an allocation
+ * failure never leaves half an operation in the stream.
+ */
+
+static ngx_int_t
+ngx_em_nats_reserve(ngx_em_nats_t *st, size_t len)
+{
+    size_t                avail;
+    ngx_em_nats_chunk_t  *ch;
+
+    avail = st->nspare * NGX_EM_NATS_CHUNK_SIZE;
+
+    if (st->out_tail) {
+        avail += st->out_tail->buf->end - st->out_tail->buf->last;
+    }
+
+    while (avail < len) {
+        ch = ngx_alloc(sizeof(ngx_em_nats_chunk_t) + NGX_EM_NATS_CHUNK_SIZE,
+                       &st->log);
+        if (ch == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(&ch->buf, sizeof(ngx_buf_t));
+
+        ch->buf.start = (u_char *) (ch + 1);
+        ch->buf.pos = ch->buf.start;
+        ch->buf.last = ch->buf.start;
+        ch->buf.end = ch->buf.start + NGX_EM_NATS_CHUNK_SIZE;
+        ch->buf.temporary = 1;
+
+        ch->cl.buf = &ch->buf;
+        ch->cl.next = st->spare;
+
+        st->spare = &ch->cl;
+        st->nspare++;
+
+        avail += NGX_EM_NATS_CHUNK_SIZE;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_em_nats_append(ngx_em_nats_t *st, u_char *data, size_t len)
+{
+    size_t        n;
+    ngx_chain_t  *cl;
+
+    while (len) {
+        cl = st->out_tail;
+
+        if (cl == NULL || cl->buf->last == cl->buf->end) {
+            cl = st->spare;
+            st->spare = cl->next;
+            st->nspare--;
+
+            cl->next = NULL;
+
+            if (st->out_tail) {
+                st->out_tail->next = cl;
+
+            } else {
+                st->out = cl;
+            }
+
+            st->out_tail = cl;
+        }
+
+        n = ngx_min(len, (size_t) (cl->buf->end - cl->buf->last));
+
+        cl->buf->last = ngx_cpymem(cl->buf->last, data, n);
+
+        data += n;
+        len -= n;
+        st->buffered += n;
+    }
+}
+
+
+static void
+ngx_em_nats_release_chunk(ngx_em_nats_t *st, ngx_chain_t *cl)
+{
+    if (st->nspare >= NGX_EM_NATS_SPARE_CHUNKS) {
+        ngx_free(cl);
+        return;
+    }
+
+    cl->buf->pos = cl->buf->start;
+    cl->buf->last = cl->buf->start;
+    cl->next = st->spare;
+
+    st->spare = cl;
+    st->nspare++;
+}
+
+
+static void
+ngx_em_nats_drop_output(ngx_em_nats_t *st)
+{
+    ngx_chain_t  *cl;
+
+    while (st->out) {
+        cl = st->out;
+        st->out = cl->next;
+        ngx_em_nats_release_chunk(st, cl);
+    }
+
+    st->out_tail = NULL;
+    st->buffered = 0;
+}
+
+
+void
+ngx_em_nats_get_stats(ngx_em_nats_stats_t *stats)
+{
+    ngx_em_nats_t  *st;
+
+    ngx_memzero(stats, sizeof(ngx_em_nats_stats_t));
+
+    st = ngx_em_nats;
+
+    if (st == NULL) {
+        return;
+    }
+
+    stats->connected = (st->state == NGX_EM_NATS_READY);
+
+    if (st->server) {
+        stats->server = *st->server;
+    }
+
+    stats->pending = st->npending;
+    stats->buffered = st->buffered;
+    stats->published = st->published;
+    stats->acked = st->acked;
+    stats->failed = st->failed;
+    stats->timeouts = st->timeouts;
+    stats->reconnects = st->reconnects;
+    stats->max_payload = st->max_payload;
+}
+
+
+/* helpers */
+
+
+/* splits on runs of blanks: the server writes "MSG s 1  23" for no reply */
+
+static ngx_int_t
+ngx_em_nats_split(u_char *p, u_char *last, ngx_str_t *args, ngx_uint_t max)
+{
+    ngx_uint_t  n;
+
+    n = 0;
+
+    for ( ;; ) {
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        if (p == last) {
+            return n;
+        }
+
+        if (n == max) {
+            return n + 1;
+        }
+
+        args[n].data = p;
+
+        while (p < last && *p != ' ' && *p != '\t') {
+            p++;
+        }
+
+        args[n].len = p - args[n].data;
+        n++;
+    }
+}
+
+
+static ngx_int_t
+ngx_em_nats_parse_uint64(u_char *p, size_t len, uint64_t *value)
+{
+    uint64_t  v;
+
+    if (len == 0 || len > NGX_INT64_LEN) {
+        return NGX_ERROR;
+    }
+
+    v = 0;
+
+    while (len--) {
+        if (*p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        if (v > (UINT64_MAX - (*p - '0')) / 10) {
+            return NGX_ERROR;
+        }
+
+        v = v * 10 + (*p++ - '0');
+    }
+
+    *value = v;
+
+    return NGX_OK;
+}
+
+
+/* untrusted bytes go to the log truncated and with control bytes masked */
+
+static ngx_str_t *
+ngx_em_nats_printable(ngx_str_t *dst, u_char *buf, size_t size, u_char *p,
+    size_t len)
+{
+    size_t   i, n;
+    u_char  *d;
+
+    n = ngx_min(len, size - sizeof("...") + 1);
+    d = buf;
+
+    for (i = 0; i < n; i++) {
+        *d++ = (p[i] < ' ' || p[i] >= 0x7f) ? '?' : p[i];
+    }
+
+    if (n < len) {
+        d = ngx_cpymem(d, "...", 3);
+    }
+
+    dst->data = buf;
+    dst->len = d - buf;
+
+    return dst;
+}
+
+
+static void
+ngx_em_nats_random(ngx_em_nats_t *st, u_char *buf, size_t n)
+{
+    size_t                 i;
+    ssize_t                got;
+    ngx_fd_t               fd;
+    static const u_char    alphabet[] =
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    got = -1;
+
+    fd = ngx_open_file("/dev/urandom", NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd != NGX_INVALID_FILE) {
+        got = read(fd, buf, n);
+
+        if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+            ngx_log_error(NGX_LOG_ALERT, &st->log, ngx_errno,
+                          ngx_close_file_n " \"/dev/urandom\" failed");
+        }
+    }
+
+    if (got != (ssize_t) n) {
+        ngx_log_error(NGX_LOG_WARN, &st->log, ngx_errno,
+                      "reading \"/dev/urandom\" failed, "
+                      "the NATS inbox uses random()");
+
+        for (i = 0; i < n; i++) {
+            buf[i] = (u_char) (ngx_random() ^ (ngx_pid >> (i % 16)));
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        buf[i] = alphabet[buf[i] % (sizeof(alphabet) - 1)];
+    }
+}
+
+
+static u_char *
+ngx_em_nats_log_error(ngx_log_t *log, u_char *buf, size_t len)
+{
+    u_char         *p;
+    ngx_em_nats_t  *st;
+
+    p = buf;
+
+    if (log->action) {
+        p = ngx_snprintf(buf, len, " while %s", log->action);
+        len -= p - buf;
+    }
+
+    st = log->data;
+
+    if (st != NULL && st->server != NULL) {
+        p = ngx_snprintf(p, len, ", NATS server: %V", st->server);
+    }
+
+    return p;
+}
