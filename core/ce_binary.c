@@ -4,8 +4,8 @@
  */
 
 #include "ce_internal.h"
+#include "json_check.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -125,21 +125,17 @@ static void
 em_binary_json_body(em_ce_ctx_t *ctx, const em_header_t *ct,
     const unsigned char *body, size_t body_len)
 {
-    json_error_t  e;
-    json_t       *v;
+    const char  *why;
+    size_t       pos;
 
-    v = json_loadb((const char *) body, body_len,
-                   JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-    if (v != NULL) {
-        json_decref(v);
+    if (em_json_check((const char *) body, body_len, &pos, &why)) {
         return;
     }
 
     em_ce_violation(ctx, "data", "body", NULL, 0,
         "Content-Type %.*s says JSON but the body is not valid JSON: %s "
-        "(line %d, column %d)", (int) (ct->value_len > 100 ? 100
-                                       : ct->value_len),
-        ct->value, e.text, e.line, e.column);
+        "at byte %zu", (int) (ct->value_len > 100 ? 100 : ct->value_len),
+        ct->value, why, pos);
 }
 
 

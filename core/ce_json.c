@@ -7,6 +7,7 @@
 
 #include "ce_internal.h"
 #include "base64.h"
+#include "json_check.h"
 #include "json_scan.h"
 
 #include <jansson.h>
@@ -19,12 +20,130 @@
                         | JSON_DECODE_ANY)
 
 
+static void
+em_json_error(em_ce_ctx_t *ctx, json_error_t *e)
+{
+    const char  *near, *q;
+
+    if (json_error_code(e) == json_error_duplicate_key) {
+        /* jansson: "duplicate object key near '"id"'" */
+        near = strstr(e->text, "near '");
+        q = near ? strrchr(near + 6, '\'') : NULL;
+
+        if (near != NULL && q != NULL) {
+            em_ce_violation(ctx, "", "body", NULL, 0,
+                "member %.*s appears more than once in one JSON object "
+                "(line %d, column %d); each attribute may appear at most "
+                "once", (int) (q - near - 6), near + 6, e->line, e->column);
+            return;
+        }
+    }
+
+    if (json_error_code(e) == json_error_numeric_overflow) {
+        em_ce_violation(ctx, "", "body", NULL, 0,
+            "an attribute holds a number out of range: %s (line %d, "
+            "column %d)", e->text, e->line, e->column);
+        return;
+    }
+
+    em_ce_violation(ctx, "", "body", NULL, 0,
+        "the body is not valid JSON: %s (line %d, column %d)", e->text,
+        e->line, e->column);
+}
+
+
+/* Hides one object's non-string "data" value from jansson, in place. */
+static void
+em_json_mask_data(char *copy, size_t len, size_t obj)
+{
+    em_span_t  vs;
+
+    if (obj < len && copy[obj] == '{'
+        && em_json_member(copy, len, obj, "data", 4, &vs) == 1
+        && copy[vs.b] != '"' && vs.e - vs.b >= 4)
+    {
+        /* same length, so every span found in the original still holds */
+        memcpy(copy + vs.b, "null", 4);
+        memset(copy + vs.b + 4, ' ', vs.e - vs.b - 4);
+    }
+}
+
+
+/*
+ * jansson refuses numbers it cannot represent (beyond long long or
+ * double) even inside "data", which is valid JSON and which ingress never
+ * interprets.  So when that is the only problem, the document is checked
+ * by em_json_check() and parsed again with every data value masked; the
+ * data bytes are later cut from the original text.
+ */
 static json_t *
-em_json_load(em_ce_ctx_t *ctx, const unsigned char *body, size_t len)
+em_json_reload(em_ce_ctx_t *ctx, const char *text, size_t len, int batch,
+    json_error_t *first)
+{
+    json_error_t   e;
+    json_t        *root;
+    em_span_t     *spans;
+    const char    *why;
+    size_t         pos, i, start;
+    long           n;
+    char          *copy;
+
+    if (!em_json_check(text, len, &pos, &why)) {
+        em_ce_violation(ctx, "", "body", NULL, 0,
+            "the body is not valid JSON: %s at byte %zu", why, pos);
+        return NULL;
+    }
+
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        ctx->oom = 1;
+        return NULL;
+    }
+    memcpy(copy, text, len);
+
+    start = em_json_ws(text, len, 0);
+
+    if (!batch) {
+        em_json_mask_data(copy, len, start);
+
+    } else {
+        n = em_json_elements(text, len, start, NULL, 0);
+        spans = n > 0 ? calloc((size_t) n, sizeof(em_span_t)) : NULL;
+
+        if (n > 0 && spans == NULL) {
+            free(copy);
+            ctx->oom = 1;
+            return NULL;
+        }
+
+        if (n > 0) {
+            n = em_json_elements(text, len, start, spans, (size_t) n);
+            for (i = 0; n > 0 && i < (size_t) n; i++) {
+                em_json_mask_data(copy, len, spans[i].b);
+            }
+        }
+
+        free(spans);
+    }
+
+    root = json_loadb(copy, len, EM_JSON_FLAGS, &e);
+    free(copy);
+
+    if (root == NULL) {
+        em_json_error(ctx, json_error_code(&e) == json_error_numeric_overflow
+                           ? &e : first);
+    }
+
+    return root;
+}
+
+
+static json_t *
+em_json_load(em_ce_ctx_t *ctx, const unsigned char *body, size_t len,
+    int batch)
 {
     json_error_t  e;
     json_t       *root;
-    const char   *near, *q;
 
     if (len >= 3 && body[0] == 0xEF && body[1] == 0xBB && body[2] == 0xBF) {
         em_ce_violation(ctx, "", "body", NULL, 0,
@@ -38,23 +157,11 @@ em_json_load(em_ce_ctx_t *ctx, const unsigned char *body, size_t len)
         return root;
     }
 
-    if (json_error_code(&e) == json_error_duplicate_key) {
-        /* jansson: "duplicate object key near '"id"'" */
-        near = strstr(e.text, "near '");
-        q = near ? strrchr(near + 6, '\'') : NULL;
-
-        if (near != NULL && q != NULL) {
-            em_ce_violation(ctx, "", "body", NULL, 0,
-                "member %.*s appears more than once in one JSON object "
-                "(line %d, column %d); each attribute may appear at most "
-                "once", (int) (q - near - 6), near + 6, e.line, e.column);
-            return NULL;
-        }
+    if (json_error_code(&e) == json_error_numeric_overflow) {
+        return em_json_reload(ctx, (const char *) body, len, batch, &e);
     }
 
-    em_ce_violation(ctx, "", "body", NULL, 0,
-        "the body is not valid JSON: %s (line %d, column %d)", e.text,
-        e.line, e.column);
+    em_json_error(ctx, &e);
     return NULL;
 }
 
@@ -71,6 +178,21 @@ em_json_kind(const json_t *v)
     case JSON_TRUE:
     case JSON_FALSE:   return "a boolean";
     default:           return "null";
+    }
+}
+
+
+static const char *
+em_json_raw_kind(char first)
+{
+    switch (first) {
+    case '{': return "an object";
+    case '[': return "an array";
+    case '"': return "a string";
+    case 't':
+    case 'f': return "a boolean";
+    case 'n': return "null";
+    default:  return "a number";
     }
 }
 
@@ -135,6 +257,16 @@ em_json_data(em_ce_ctx_t *ctx, json_t *obj, const char *text,
         return EM_OK;
     }
 
+    /* the value as sent: jansson's may be masked (em_json_reload) */
+    rc = em_json_member(text, span.e, span.b, "data", 4, &vs);
+    if (rc != 1) {
+        /* jansson accepted the text, so the scanner must find it */
+        snprintf(loc, sizeof(loc), "%s.data", ctx->prefix);
+        em_ce_violation(ctx, "data", loc, NULL, 0,
+            "internal error: the data member could not be located");
+        return EM_OK;
+    }
+
     /* without datacontenttype the JSON format means application/json */
     json_dct = dct == NULL || dct->kind != EM_RAW_STRING
                || em_media_type_is_json(dct->value, dct->value_len);
@@ -145,7 +277,7 @@ em_json_data(em_ce_ctx_t *ctx, json_t *obj, const char *text,
             em_ce_violation(ctx, "data", loc, dct->value, dct->value_len,
                 "datacontenttype is not JSON, so data must be a JSON string "
                 "holding the content (not %s); send binary content as "
-                "data_base64", em_json_kind(d));
+                "data_base64", em_json_raw_kind(text[vs.b]));
             return EM_OK;
         }
 
@@ -156,15 +288,6 @@ em_json_data(em_ce_ctx_t *ctx, json_t *obj, const char *text,
         }
 
         *has = 1;
-        return EM_OK;
-    }
-
-    rc = em_json_member(text, span.e, span.b, "data", 4, &vs);
-    if (rc != 1) {
-        /* jansson accepted the text, so the scanner must find it */
-        snprintf(loc, sizeof(loc), "%s.data", ctx->prefix);
-        em_ce_violation(ctx, "data", loc, NULL, 0,
-            "internal error: the data member could not be located");
         return EM_OK;
     }
 
@@ -333,7 +456,7 @@ em_ce_parse_structured(const unsigned char *body, size_t body_len,
         return ctx.oom ? EM_ERROR : EM_ETOOBIG;
     }
 
-    root = em_json_load(&ctx, body, body_len);
+    root = em_json_load(&ctx, body, body_len, 0);
     if (root == NULL) {
         return ctx.oom ? EM_ERROR : EM_EINVALID;
     }
@@ -388,7 +511,7 @@ em_ce_parse_batch(const unsigned char *body, size_t body_len,
         return ctx.oom ? EM_ERROR : EM_ETOOBIG;
     }
 
-    root = em_json_load(&ctx, body, body_len);
+    root = em_json_load(&ctx, body, body_len, 1);
     if (root == NULL) {
         return ctx.oom ? EM_ERROR : EM_EINVALID;
     }

@@ -39,6 +39,9 @@ static const em_duration_unit_t  em_duration_units[] = {
 };
 
 
+#define EM_NUNITS  (sizeof(em_duration_units) / sizeof(em_duration_units[0]))
+
+
 static int
 em_is_digit(char c)
 {
@@ -119,9 +122,7 @@ em_duration_parse(const char *s, size_t len, int64_t *ns, const char **why)
         ulen = (size_t) (p - u);
         unit = 0;
 
-        for (i = 0; i < sizeof(em_duration_units) / sizeof(em_duration_units[0]);
-             i++)
-        {
+        for (i = 0; i < EM_NUNITS; i++) {
             if (em_duration_units[i].len == ulen
                 && memcmp(em_duration_units[i].name, u, ulen) == 0)
             {

@@ -179,13 +179,16 @@ ngx_http_event_mesh_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (r->request_body_no_buffering) {
-        /* more to come: read it as it arrives */
-        r->read_event_handler = ngx_http_event_mesh_read_body;
+    if (!r->request_body_no_buffering) {
+        ngx_http_finalize_request(r, ngx_http_event_mesh_process(r, ctx));
         return;
     }
 
-    ngx_http_finalize_request(r, ngx_http_event_mesh_process(r, ctx));
+    /* more to come: read it as it arrives */
+
+    r->read_event_handler = ngx_http_event_mesh_read_body;
+
+    ngx_http_event_mesh_read_body(r);
 }
 
 
@@ -193,31 +196,42 @@ static void
 ngx_http_event_mesh_read_body(ngx_http_request_t *r)
 {
     ngx_int_t                   rc, rc2;
+    ngx_uint_t                  got;
     ngx_http_event_mesh_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
 
-    rc = ngx_http_read_unbuffered_request_body(r);
+    /*
+     * Without buffering nginx stops reading once its buffer is full and
+     * waits for the consumer: keep taking what it read until it has
+     * nothing more, or the socket would never signal again.
+     */
 
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
+    for ( ;; ) {
+        rc = ngx_http_read_unbuffered_request_body(r);
 
-    if (rc == NGX_ERROR) {
-        ngx_http_finalize_request(r, NGX_ERROR);
-        return;
-    }
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE || rc == NGX_ERROR) {
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
 
-    rc2 = ngx_http_event_mesh_take_body(r, ctx);
+        got = (r->request_body->bufs != NULL);
 
-    if (rc2 != NGX_OK) {
-        ngx_http_finalize_request(r, ngx_http_event_mesh_body_failed(r, rc2));
-        return;
-    }
+        rc2 = ngx_http_event_mesh_take_body(r, ctx);
 
-    if (rc == NGX_AGAIN) {
-        return;
+        if (rc2 != NGX_OK) {
+            ngx_http_finalize_request(r,
+                                    ngx_http_event_mesh_body_failed(r, rc2));
+            return;
+        }
+
+        if (rc == NGX_OK) {
+            break;
+        }
+
+        if (!got) {
+            return;
+        }
     }
 
     r->read_event_handler = ngx_http_block_reading;
@@ -419,7 +433,7 @@ ngx_http_event_mesh_process(ngx_http_request_t *r,
     }
 
     rc = ngx_http_event_mesh_check_source(r, batch);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
         return rc;
     }
 
@@ -430,6 +444,7 @@ ngx_http_event_mesh_process(ngx_http_request_t *r,
 /*
  * event_mesh_source binds the location to one application: an event
  * claiming to come from elsewhere is refused, whole batch included.
+ * NGX_DECLINED: every event may pass; otherwise the answer was sent.
  */
 
 static ngx_int_t
@@ -446,7 +461,7 @@ ngx_http_event_mesh_check_source(ngx_http_request_t *r, em_batch_t *batch)
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
 
     if (lcf->source == NULL) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     if (ngx_http_complex_value(r, lcf->source, &allowed) != NGX_OK) {
@@ -486,7 +501,7 @@ ngx_http_event_mesh_check_source(ngx_http_request_t *r, em_batch_t *batch)
 
     if (report.n == 0) {
         em_report_free(&report);
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);

@@ -134,6 +134,18 @@ test_elements(void)
     }
     ce_free(&r);
 
+    bparse(&r, "[{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"urn:s\","
+           "\"type\":\"t\",\"data\":[18446744073709551616]}," EV("2") ","
+           "{\"specversion\":\"1.0\",\"id\":\"3\",\"source\":\"urn:s\","
+           "\"type\":\"t\",\"data\":-1e999}]");
+    if (ce_accepts(&r, "batch with huge numbers in data")) {
+        is_str((char *) r.batch->events[0]->data, "[18446744073709551616]",
+               "element 0 data unchanged");
+        is_str((char *) r.batch->events[2]->data, "-1e999",
+               "element 2 data unchanged");
+    }
+    ce_free(&r);
+
     bparse(&r, "[" EV("1") "," EV("1") "");
     ce_rejects(&r, EM_EINVALID, "", "not valid JSON", "truncated batch");
     ce_free(&r);

@@ -373,6 +373,23 @@ test_data(void)
     ce_accepts(&r, "+json body that parses");
     ce_free(&r);
 
+    ce_parse(&r, "[18446744073709551616, 1e999]", CE_H(REQ, "Content-Type",
+             "application/json"));
+    ce_accepts(&r, "JSON body with numbers beyond jansson's range");
+    ce_free(&r);
+
+    ce_parse(&r, "{\"a\":1} {}", CE_H(REQ, "Content-Type",
+             "application/json"));
+    ce_rejects(&r, EM_EINVALID, "data", "after the JSON value",
+               "two JSON texts in a JSON body");
+    ce_free(&r);
+
+    ce_parse(&r, "\"\\ud800\"", CE_H(REQ, "Content-Type",
+             "application/json"));
+    ce_rejects(&r, EM_EINVALID, "data", "surrogate",
+               "lone surrogate escape in a JSON body");
+    ce_free(&r);
+
     em_ce_limits_default(&lim);
     lim.check_json_body = 0;
     ce_parse_lim(&r, &lim, "{\"a\":", -1, CE_H(REQ, "Content-Type",

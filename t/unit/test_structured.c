@@ -394,9 +394,38 @@ test_data(void)
     }
     ce_free(&r);
 
-    sparse(&r, "{" MIN ",\"data\":{\"a\":99999999999999999999}}");
-    ce_rejects(&r, EM_EINVALID, "", "too big integer",
-               "huge integer inside data (jansson limit)");
+    sparse(&r, "{" MIN ",\"data\":{\"id\":18446744073709551615,"
+           "\"r\":1e400}}");
+    if (ce_accepts(&r, "numbers beyond jansson's range inside data")) {
+        is_str((char *) ev0(&r)->data,
+               "{\"id\":18446744073709551615,\"r\":1e400}",
+               "data bytes unchanged");
+    }
+    ce_free(&r);
+
+    sparse(&r, "{\"data\":99999999999999999999," MIN ",\"subject\":\"s\"}");
+    if (ce_accepts(&r, "a huge number as the whole data")) {
+        is_str((char *) ev0(&r)->data, "99999999999999999999",
+               "data is the number's text");
+        is_str(em_event_get(ev0(&r), "subject"), "s",
+               "members after it still parsed");
+    }
+    ce_free(&r);
+
+    sparse(&r, "{" MIN ",\"datacontenttype\":\"text/plain\","
+           "\"data\":99999999999999999999}");
+    ce_rejects(&r, EM_EINVALID, "data", "not a number",
+               "huge number as text data is still not a string");
+    ce_free(&r);
+
+    sparse(&r, "{" MIN ",\"n\":99999999999999999999,\"data\":1}");
+    ce_rejects(&r, EM_EINVALID, "", "out of range",
+               "huge integer in an extension");
+    ce_free(&r);
+
+    sparse(&r, "{" MIN ",\"data\":99999999999999999999,]");
+    ce_rejects(&r, EM_EINVALID, "", "not valid JSON",
+               "huge number then a syntax error");
     ce_free(&r);
 }
 
