@@ -181,6 +181,15 @@ $(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(LIBS_CORE)
 
+# Targets for the dispatcher's parsers link its sources, less main().
+DISP_LIB_SRCS := $(filter-out dispatcher/main.c,$(DISP_SRCS))
+
+$(BUILD)/fuzz/fuzz_dispatcher_%: fuzz/fuzz_dispatcher_%.c $(CORE_SRCS) \
+        $(DISP_LIB_SRCS) $(CORE_HDRS) $(DISP_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -Idispatcher -o $@ $< $(CORE_SRCS) \
+	    $(DISP_LIB_SRCS) -lnats -lyaml $(LIBS_CORE)
+
 # make fuzz FUZZ_SECONDS=600 runs each target that long.
 fuzz fuzz-smoke: fuzz-build
 	@set -e; for f in $(FUZZ_BINS); do \

@@ -1,7 +1,8 @@
 /*
  * The JSON syntax check against jansson, and the span scanner on what the
  * check accepts.  The two parsers must agree except where jansson cannot
- * represent a value (numbers out of range, NUL in a key).
+ * represent a value (numbers out of range, NUL in a key) and where jansson
+ * is lax about a raw NUL byte.
  */
 
 #include "fuzz_common.h"
@@ -25,8 +26,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     j = json_loadb(s, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
 
+    /* jansson takes a raw NUL for the end of some tokens ("2\0") */
     if (j != NULL) {
-        FUZZ_ASSERT(ours);
+        FUZZ_ASSERT(ours || memchr(s, '\0', size) != NULL);
         json_decref(j);
 
     } else if (ours) {
