@@ -151,7 +151,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) test-run
 
-test-run:
+test-run: all
 	$(TEST_ENV) prove -j$(PROVE_JOBS) $(UNIT_BINS) t/*.t \
 	    $$(perl -MTest::Nginx::Socket -e1 2>/dev/null || echo t/lib/t/*.t)
 

@@ -27,6 +27,16 @@ sub server_port {
 # message when nginx could not be reached or did not answer in time)
 sub request {
     my ($method, $path, %opt) = @_;
+    my $h = send_request($method, $path, %opt);
+    return $h if ref $h eq 'HTTP::Response';
+    return read_response($h, $opt{timeout});
+}
+
+# The two halves of request(), for requests kept in flight together:
+# send_request returns a handle (or a 599 HTTP::Response when it could not
+# connect) that read_response($handle, $timeout) completes.
+sub send_request {
+    my ($method, $path, %opt) = @_;
     my $port = $opt{port} || server_port();
     my $timeout = $opt{timeout} || 3;
     my $body = $opt{body} // '';
@@ -48,6 +58,15 @@ sub request {
 
     local $SIG{PIPE} = 'IGNORE';
     print {$sock} $req;
+
+    return { sock => $sock };
+}
+
+sub read_response {
+    my ($h, $timeout) = @_;
+    return $h if ref $h eq 'HTTP::Response';
+    $timeout ||= 3;
+    my $sock = $h->{sock};
 
     my ($raw, $deadline) = ('', time + $timeout);
     my $sel = IO::Select->new($sock);
@@ -83,7 +102,8 @@ sub request {
 sub get { my ($path, %opt) = @_; return request('GET', $path, %opt) }
 
 # Polls the event_mesh_status location until it reports a NATS connection
-# (to port $opt{nats_port} when given); croaks with the last answer after
+# (to port $opt{nats_port} when given), asking nginx on $opt{port} (the
+# suite's server port by default); croaks with the last answer after
 # $opt{timeout} seconds (default 5).  Returns the decoded status.
 sub wait_nats_connected {
     my ($path, %opt) = @_;
@@ -92,7 +112,8 @@ sub wait_nats_connected {
     my $want = defined $opt{nats_port} ? ":$opt{nats_port}" : undef;
     my $last;
     while (1) {
-        my $res = get($path, timeout => 1);
+        my $res = get($path, timeout => 1,
+                      $opt{port} ? (port => $opt{port}) : ());
         $last = $res->code . ' ' . ($res->content // $res->message);
         if ($res->code == 200) {
             my $st = eval { JSON::PP->new->decode($res->content) };
