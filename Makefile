@@ -50,7 +50,7 @@ NGX_BUILD   := $(BUILD)/nginx
 FUZZ_SECONDS ?= 30
 
 .PHONY: all deps deps-fuzz deps-bench lib module dispatcher unit test \
-        test-run test-unit test-asan fuzz fuzz-build fuzz-smoke run clean \
+        test-run test-unit test-valgrind test-asan fuzz fuzz-build fuzz-smoke run clean \
         bench bench-ingress
 
 all: lib module dispatcher unit
@@ -154,6 +154,12 @@ test: deps
 test-run: all
 	$(TEST_ENV) prove -j$(PROVE_JOBS) $(UNIT_BINS) t/*.t \
 	    $$(perl -MTest::Nginx::Socket -e1 2>/dev/null || echo t/lib/t/*.t)
+
+# The nginx suites again with nginx under valgrind memcheck: any error or
+# leak report fails the block (t/valgrind.suppress lists nginx's own).
+test-valgrind: all
+	$(TEST_ENV) TEST_NGINX_USE_VALGRIND=1 prove -j$(PROVE_JOBS) \
+	    t/000-sanity.t t/010-*.t t/020-*.t
 
 test-unit: unit
 	prove $(UNIT_BINS)
