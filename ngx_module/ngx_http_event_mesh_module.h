@@ -40,34 +40,59 @@ typedef struct {
 
 typedef struct ngx_http_event_mesh_ctx_s  ngx_http_event_mesh_ctx_t;
 
+typedef ngx_int_t (*ngx_http_event_mesh_step_pt)(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx);
+
+
+/* What the channel did with one event. */
+typedef enum {
+    NGX_HTTP_EM_PENDING = 0,
+    NGX_HTTP_EM_STORED,
+    NGX_HTTP_EM_NO_STREAM,       /* no stream takes the broker's subjects */
+    NGX_HTTP_EM_TIMEOUT,         /* no ack in time: it may be stored */
+    NGX_HTTP_EM_NOT_CONNECTED,
+    NGX_HTTP_EM_OVERLOADED,      /* in-flight or write buffer limit */
+    NGX_HTTP_EM_SHUTDOWN,        /* the worker is exiting */
+    NGX_HTTP_EM_FULL,            /* the stream's limits refuse it */
+    NGX_HTTP_EM_TOO_LARGE,       /* over the server's max_payload */
+    NGX_HTTP_EM_CHANNEL_ERROR,   /* any other JetStream API error */
+    NGX_HTTP_EM_INTERNAL
+} ngx_http_event_mesh_outcome_e;
+
 
 typedef struct {
-    ngx_http_event_mesh_ctx_t *ctx;
-    ngx_em_nats_pub_t         *pub;
-    ngx_em_pub_result_t        result;
-    ngx_uint_t                 index;
-    unsigned                   done:1;
+    ngx_http_event_mesh_ctx_t      *ctx;
+    ngx_em_nats_pub_t              *pub;
+    ngx_uint_t                      index;
+    ngx_http_event_mesh_outcome_e   outcome;
+    uint64_t                        seq;
+    ngx_uint_t                      api_code;
+    ngx_uint_t                      err_code;
+    ngx_str_t                       reason;
 } ngx_http_event_mesh_pub_t;
 
 
 struct ngx_http_event_mesh_ctx_s {
-    ngx_http_request_t        *request;
+    ngx_http_request_t           *request;
 
-    u_char                    *body;         /* the whole request body */
-    size_t                     body_len;
-    size_t                     body_cap;
-    size_t                     body_limit;
+    ngx_http_event_mesh_step_pt   process;  /* the body is read */
+    ngx_http_event_mesh_step_pt   answer;   /* the channel has answered */
 
-    ngx_http_event_mesh_pub_t *pubs;
-    ngx_uint_t                 npubs;
-    ngx_uint_t                 outstanding;
+    u_char                       *body;     /* the whole request body */
+    size_t                        body_len;
+    size_t                        body_cap;
+    size_t                        body_limit;
 
-    ngx_str_t                  id;           /* $event_mesh_id */
-    ngx_str_t                  type;         /* $event_mesh_type */
-    ngx_str_t                  source;       /* $event_mesh_source */
-    ngx_str_t                  error;        /* $event_mesh_error */
-    uint64_t                   stream_seq;   /* $event_mesh_stream_seq */
-    unsigned                   has_seq:1;
+    ngx_http_event_mesh_pub_t    *pubs;
+    ngx_uint_t                    npubs;
+    ngx_uint_t                    outstanding;
+
+    ngx_str_t                     id;       /* $event_mesh_id */
+    ngx_str_t                     type;     /* $event_mesh_type */
+    ngx_str_t                     source;   /* $event_mesh_source */
+    ngx_str_t                     error;    /* $event_mesh_error */
+
+    unsigned                      body_too_large:1;
 };
 
 
@@ -75,6 +100,13 @@ extern ngx_module_t  ngx_http_event_mesh_module;
 
 
 ngx_int_t ngx_http_event_mesh_publish_handler(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_event_mesh_read_body(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx);
+ngx_int_t ngx_http_event_mesh_publish_events(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx, em_event_t **events, size_t n);
+ngx_http_event_mesh_pub_t *ngx_http_event_mesh_first_failure(
+    ngx_http_event_mesh_ctx_t *ctx);
 ngx_int_t ngx_http_event_mesh_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_event_mesh_add_variables(ngx_conf_t *cf);
 

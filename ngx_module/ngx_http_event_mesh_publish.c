@@ -14,38 +14,19 @@
 
 
 /*
- * The life of a publish request: read the whole body into memory (never
- * into a temp file, and never more than the configured limit), validate it
- * with the core, publish every event with HPUB and keep the request open
- * (NGX_DONE) until the channel has answered for each one.  Only then is
- * the client answered: a 202 means every event is stored.
+ * The CloudEvents endpoint: the body is validated with the core (binary,
+ * structured or batch mode), every event is published to the broker's
+ * channel, and the client is answered only when the channel has answered
+ * for each one: a 202 means every event is stored.
  */
 
 
-#define NGX_HTTP_EM_BODY_CHUNK  16384
-
-/* JetStream's "store failed" error: limits reached with discard new */
-#define NGX_HTTP_EM_JS_STORE_FAILED  10077
-#define NGX_HTTP_EM_JS_INSUFFICIENT  10023
-
-
-static void ngx_http_event_mesh_body_handler(ngx_http_request_t *r);
-static void ngx_http_event_mesh_read_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_event_mesh_take_body(ngx_http_request_t *r,
-    ngx_http_event_mesh_ctx_t *ctx);
-static ngx_int_t ngx_http_event_mesh_body_failed(ngx_http_request_t *r,
-    ngx_int_t rc);
 static ngx_int_t ngx_http_event_mesh_process(ngx_http_request_t *r,
     ngx_http_event_mesh_ctx_t *ctx);
 static ngx_int_t ngx_http_event_mesh_check_source(ngx_http_request_t *r,
     em_batch_t *batch);
-static ngx_int_t ngx_http_event_mesh_publish_batch(ngx_http_request_t *r,
-    ngx_http_event_mesh_ctx_t *ctx, em_batch_t *batch);
-static void ngx_http_event_mesh_pub_handler(ngx_em_pub_result_t *res,
-    void *data);
 static ngx_int_t ngx_http_event_mesh_answer(ngx_http_request_t *r,
     ngx_http_event_mesh_ctx_t *ctx);
-static void ngx_http_event_mesh_cleanup(void *data);
 static void ngx_http_event_mesh_batch_cleanup(void *data);
 static ngx_int_t ngx_http_event_mesh_headers(ngx_http_request_t *r,
     em_header_t **headers, size_t *n);
@@ -64,7 +45,6 @@ ngx_http_event_mesh_publish_handler(ngx_http_request_t *r)
     em_mode_t                        mode;
     em_report_t                      report;
     ngx_table_elt_t                 *allow;
-    ngx_pool_cleanup_t              *cln;
     ngx_http_event_mesh_ctx_t       *ctx;
     ngx_http_event_mesh_loc_conf_t  *lcf;
 
@@ -96,15 +76,9 @@ ngx_http_event_mesh_publish_handler(ngx_http_request_t *r)
     }
 
     ctx->request = r;
+    ctx->process = ngx_http_event_mesh_process;
+    ctx->answer = ngx_http_event_mesh_answer;
     ngx_http_set_ctx(r, ctx, ngx_http_event_mesh_module);
-
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    cln->handler = ngx_http_event_mesh_cleanup;
-    cln->data = ctx;
 
     /*
      * A batch may be as large as all of its events; anything else is one
@@ -131,208 +105,7 @@ ngx_http_event_mesh_publish_handler(ngx_http_request_t *r)
         em_report_free(&report);
     }
 
-    if (r->headers_in.content_length_n > (off_t) ctx->body_limit) {
-        rc = ngx_http_discard_request_body(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        ngx_str_set(&ctx->error, "request body too large");
-
-        return ngx_http_event_mesh_send_error(r,
-                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                   "request body too large",
-                   "the body is larger than event_mesh_max_event_size "
-                   "(times event_mesh_max_batch_events for a batch)");
-    }
-
-    r->request_body_no_buffering = 1;
-
-    rc = ngx_http_read_client_request_body(r,
-                                           ngx_http_event_mesh_body_handler);
-
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return rc;
-    }
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_event_mesh_body_handler(ngx_http_request_t *r)
-{
-    ngx_int_t                   rc;
-    ngx_http_event_mesh_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
-
-    if (r->request_body == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    rc = ngx_http_event_mesh_take_body(r, ctx);
-
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, ngx_http_event_mesh_body_failed(r, rc));
-        return;
-    }
-
-    if (!r->request_body_no_buffering) {
-        ngx_http_finalize_request(r, ngx_http_event_mesh_process(r, ctx));
-        return;
-    }
-
-    /* more to come: read it as it arrives */
-
-    r->read_event_handler = ngx_http_event_mesh_read_body;
-
-    ngx_http_event_mesh_read_body(r);
-}
-
-
-static void
-ngx_http_event_mesh_read_body(ngx_http_request_t *r)
-{
-    ngx_int_t                   rc, rc2;
-    ngx_uint_t                  got;
-    ngx_http_event_mesh_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
-
-    /*
-     * Without buffering nginx stops reading once its buffer is full and
-     * waits for the consumer: keep taking what it read until it has
-     * nothing more, or the socket would never signal again.
-     */
-
-    for ( ;; ) {
-        rc = ngx_http_read_unbuffered_request_body(r);
-
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE || rc == NGX_ERROR) {
-            ngx_http_finalize_request(r, rc);
-            return;
-        }
-
-        got = (r->request_body->bufs != NULL);
-
-        rc2 = ngx_http_event_mesh_take_body(r, ctx);
-
-        if (rc2 != NGX_OK) {
-            ngx_http_finalize_request(r,
-                                    ngx_http_event_mesh_body_failed(r, rc2));
-            return;
-        }
-
-        if (rc == NGX_OK) {
-            break;
-        }
-
-        if (!got) {
-            return;
-        }
-    }
-
-    r->read_event_handler = ngx_http_block_reading;
-
-    ngx_http_finalize_request(r, ngx_http_event_mesh_process(r, ctx));
-}
-
-
-/*
- * Moves what the body filters produced into one contiguous buffer: the
- * core parses whole documents.  NGX_DECLINED: over the limit.
- */
-
-static ngx_int_t
-ngx_http_event_mesh_take_body(ngx_http_request_t *r,
-    ngx_http_event_mesh_ctx_t *ctx)
-{
-    size_t        n, cap;
-    u_char       *p;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (b->in_file) {
-            /* cannot happen without buffering, but never read a file here */
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "event mesh: request body in a file");
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        n = b->last - b->pos;
-
-        if (n > ctx->body_limit - ctx->body_len) {
-            return NGX_DECLINED;
-        }
-
-        if (ctx->body_len + n > ctx->body_cap) {
-            cap = ngx_max(ctx->body_cap * 2, NGX_HTTP_EM_BODY_CHUNK);
-
-            if (r->headers_in.content_length_n > 0
-                && (size_t) r->headers_in.content_length_n > cap)
-            {
-                cap = r->headers_in.content_length_n;
-            }
-
-            cap = ngx_max(cap, ctx->body_len + n);
-            cap = ngx_min(cap, ctx->body_limit);
-
-            p = ngx_palloc(r->pool, cap);
-            if (p == NULL) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            if (ctx->body_len) {
-                ngx_memcpy(p, ctx->body, ctx->body_len);
-            }
-
-            if (ctx->body) {
-                ngx_pfree(r->pool, ctx->body);
-            }
-
-            ctx->body = p;
-            ctx->body_cap = cap;
-        }
-
-        if (n) {
-            ngx_memcpy(ctx->body + ctx->body_len, b->pos, n);
-            ctx->body_len += n;
-        }
-
-        b->pos = b->last;
-    }
-
-    r->request_body->bufs = NULL;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_event_mesh_body_failed(ngx_http_request_t *r, ngx_int_t rc)
-{
-    ngx_http_event_mesh_ctx_t  *ctx;
-
-    if (rc != NGX_DECLINED) {
-        return rc;
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
-    ngx_str_set(&ctx->error, "request body too large");
-
-    /* the rest of the body is not read: the connection cannot be reused */
-    r->keepalive = 0;
-    r->read_event_handler = ngx_http_block_reading;
-
-    return ngx_http_event_mesh_send_error(r,
-               NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "request body too large",
-               "the body is larger than event_mesh_max_event_size "
-               "(times event_mesh_max_batch_events for a batch)");
+    return ngx_http_event_mesh_read_body(r, ctx);
 }
 
 
@@ -351,6 +124,15 @@ ngx_http_event_mesh_process(ngx_http_request_t *r,
     ngx_http_event_mesh_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
+
+    if (ctx->body_too_large) {
+        ngx_str_set(&ctx->error, "request body too large");
+
+        return ngx_http_event_mesh_send_error(r,
+                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "request body too large",
+                   "the body is larger than event_mesh_max_event_size "
+                   "(times event_mesh_max_batch_events for a batch)");
+    }
 
     if (ngx_http_event_mesh_headers(r, &headers, &nheaders) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -437,7 +219,8 @@ ngx_http_event_mesh_process(ngx_http_request_t *r,
         return rc;
     }
 
-    return ngx_http_event_mesh_publish_batch(r, ctx, batch);
+    return ngx_http_event_mesh_publish_events(r, ctx, batch->events,
+                                              batch->n);
 }
 
 
@@ -516,168 +299,6 @@ ngx_http_event_mesh_check_source(ngx_http_request_t *r, em_batch_t *batch)
 
 
 static ngx_int_t
-ngx_http_event_mesh_publish_batch(ngx_http_request_t *r,
-    ngx_http_event_mesh_ctx_t *ctx, em_batch_t *batch)
-{
-    size_t                           i;
-    em_buf_t                         subject, headers;
-    ngx_str_t                        subj, hdrs, payload;
-    ngx_int_t                        rc;
-    em_event_t                      *ev;
-    const char                      *type;
-    ngx_http_event_mesh_pub_t       *pub;
-    ngx_http_event_mesh_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
-
-    ctx->pubs = ngx_pcalloc(r->pool,
-                            batch->n * sizeof(ngx_http_event_mesh_pub_t));
-    if (ctx->pubs == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->npubs = batch->n;
-
-    em_buf_init(&subject);
-    em_buf_init(&headers);
-
-    rc = NGX_OK;
-
-    for (i = 0; i < batch->n; i++) {
-        ev = batch->events[i];
-        pub = &ctx->pubs[i];
-        pub->ctx = ctx;
-        pub->index = i;
-
-        type = em_event_get(ev, "type");
-
-        em_buf_reset(&subject);
-        em_buf_reset(&headers);
-
-        if (em_subject_for(&subject, (const char *) lcf->ns.data, lcf->ns.len,
-                           (const char *) lcf->broker.data, lcf->broker.len,
-                           type, ngx_strlen(type))
-            != 0
-            || em_nats_encode_headers(ev, &headers) != 0)
-        {
-            rc = NGX_ERROR;
-            break;
-        }
-
-        subj.data = (u_char *) subject.data;
-        subj.len = subject.len;
-        hdrs.data = (u_char *) headers.data;
-        hdrs.len = headers.len;
-        payload.data = ev->data;
-        payload.len = ev->has_data ? ev->data_len : 0;
-
-        rc = ngx_em_nats_publish(&subj, &hdrs, &payload, lcf->ack_timeout,
-                                 ngx_http_event_mesh_pub_handler, pub,
-                                 &pub->pub, r->connection->log);
-        if (rc != NGX_OK) {
-            break;
-        }
-
-        ctx->outstanding++;
-    }
-
-    em_buf_free(&subject);
-    em_buf_free(&headers);
-
-    if (rc == NGX_OK) {
-        /* the answer is sent when the last ack arrives */
-        r->main->count++;
-        return NGX_DONE;
-    }
-
-    /*
-     * Nothing after event i was sent.  Events before it are in flight:
-     * their answers are awaited, and a client retry of the whole batch
-     * is safe because the channel de-duplicates by source and id.
-     */
-
-    for ( /* void */ ; i < batch->n; i++) {
-        pub = &ctx->pubs[i];
-        pub->ctx = ctx;
-        pub->index = i;
-        pub->done = 1;
-
-        switch (rc) {
-        case NGX_DECLINED:
-        case NGX_BUSY:
-            pub->result.status = NGX_EM_PUB_DISCONNECTED;
-            pub->result.code = (rc == NGX_BUSY) ? 1 : 0;
-            break;
-        case NGX_ABORT:
-            pub->result.status = NGX_EM_PUB_API_ERROR;
-            pub->result.code = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-            ngx_str_set(&pub->result.description,
-                        "the event is larger than the NATS server's "
-                        "max_payload");
-            break;
-        default:
-            pub->result.status = NGX_EM_PUB_API_ERROR;
-            pub->result.code = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            ngx_str_set(&pub->result.description, "internal error");
-            break;
-        }
-    }
-
-    if (ctx->outstanding) {
-        r->main->count++;
-        return NGX_DONE;
-    }
-
-    return ngx_http_event_mesh_answer(r, ctx);
-}
-
-
-static void
-ngx_http_event_mesh_pub_handler(ngx_em_pub_result_t *res, void *data)
-{
-    ngx_http_event_mesh_pub_t  *pub = data;
-
-    u_char                     *p;
-    ngx_connection_t           *c;
-    ngx_http_request_t         *r;
-    ngx_http_event_mesh_ctx_t  *ctx;
-
-    ctx = pub->ctx;
-    r = ctx->request;
-    c = r->connection;
-
-    pub->pub = NULL;
-    pub->done = 1;
-    pub->result = *res;
-
-    /* the description lives only during the callback */
-    if (res->description.len) {
-        p = ngx_pnalloc(r->pool, res->description.len);
-        if (p != NULL) {
-            ngx_memcpy(p, res->description.data, res->description.len);
-        }
-        pub->result.description.data = p;
-        pub->result.description.len = p ? res->description.len : 0;
-    }
-
-    pub->result.stream.len = 0;
-    pub->result.stream.data = NULL;
-
-    if (res->status == NGX_EM_PUB_ACK && pub->index == 0) {
-        ctx->stream_seq = res->seq;
-        ctx->has_seq = 1;
-    }
-
-    if (--ctx->outstanding) {
-        return;
-    }
-
-    ngx_http_finalize_request(r, ngx_http_event_mesh_answer(r, ctx));
-    ngx_http_run_posted_requests(c);
-}
-
-
-static ngx_int_t
 ngx_http_event_mesh_answer(ngx_http_request_t *r,
     ngx_http_event_mesh_ctx_t *ctx)
 {
@@ -685,86 +306,78 @@ ngx_http_event_mesh_answer(ngx_http_request_t *r,
     char                       *dump;
     size_t                      len;
     json_t                     *body, *stored;
-    ngx_int_t                   rc;
     ngx_uint_t                  i, status, level;
     const char                 *error, *rule;
-    ngx_http_event_mesh_pub_t  *pub, *failed;
+    ngx_http_event_mesh_pub_t  *pub;
 
-    failed = NULL;
+    pub = ngx_http_event_mesh_first_failure(ctx);
 
-    for (i = 0; i < ctx->npubs; i++) {
-        if (ctx->pubs[i].result.status != NGX_EM_PUB_ACK) {
-            failed = &ctx->pubs[i];
-            break;
-        }
-    }
-
-    if (failed == NULL) {
+    if (pub == NULL) {
         return ngx_http_event_mesh_send_json(r, NGX_HTTP_ACCEPTED, NULL, 0);
     }
 
-    pub = failed;
     rule = NULL;
 
-    switch (pub->result.status) {
+    switch (pub->outcome) {
 
-    case NGX_EM_PUB_NO_STREAM:
+    case NGX_HTTP_EM_NO_STREAM:
         status = NGX_HTTP_NOT_FOUND;
         error = "unknown broker";
         rule = "no stream of the channel takes this broker's events: "
                "create it with \"event-mesh-dispatcher provision\"";
         break;
 
-    case NGX_EM_PUB_TIMEOUT:
+    case NGX_HTTP_EM_TIMEOUT:
         status = NGX_HTTP_GATEWAY_TIME_OUT;
         error = "channel ack timeout";
         rule = "the channel did not confirm in time; the event may be "
                "stored, and sending it again is safe";
         break;
 
-    case NGX_EM_PUB_DISCONNECTED:
-    case NGX_EM_PUB_SHUTDOWN:
+    case NGX_HTTP_EM_NOT_CONNECTED:
         return ngx_http_event_mesh_unavailable(r,
-                   pub->result.status == NGX_EM_PUB_SHUTDOWN
-                   ? "the server is shutting down"
-                   : pub->result.code == 1
-                   ? "too many events in flight"
-                   : "not connected to the channel");
+                                        "not connected to the channel");
 
-    default: /* NGX_EM_PUB_API_ERROR */
+    case NGX_HTTP_EM_OVERLOADED:
+        return ngx_http_event_mesh_unavailable(r,
+                                        "too many events in flight");
 
-        if (pub->result.code == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-            || pub->result.code == NGX_HTTP_INTERNAL_SERVER_ERROR)
-        {
-            status = pub->result.code;
-            error = status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
-                    ? "event too large" : "internal error";
-            break;
-        }
+    case NGX_HTTP_EM_SHUTDOWN:
+        return ngx_http_event_mesh_unavailable(r,
+                   "the server is shutting down; the event may be stored, "
+                   "and sending it again is safe");
 
-        if (pub->result.err_code == NGX_HTTP_EM_JS_STORE_FAILED
-            || pub->result.err_code == NGX_HTTP_EM_JS_INSUFFICIENT)
-        {
-            status = NGX_HTTP_INSUFFICIENT_STORAGE;
-            error = "channel full";
-            break;
-        }
+    case NGX_HTTP_EM_FULL:
+        status = NGX_HTTP_INSUFFICIENT_STORAGE;
+        error = "channel full";
+        break;
 
+    case NGX_HTTP_EM_TOO_LARGE:
+        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        error = "event too large";
+        rule = "the event is larger than the NATS server's max_payload";
+        break;
+
+    case NGX_HTTP_EM_CHANNEL_ERROR:
         status = NGX_HTTP_BAD_GATEWAY;
         error = "channel error";
+        break;
+
+    default:
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        error = "internal error";
         break;
     }
 
     ctx->error.data = (u_char *) error;
     ctx->error.len = ngx_strlen(error);
 
-    level = (status == NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_ERR
-                                                       : NGX_LOG_INFO;
+    level = (status == NGX_HTTP_INTERNAL_SERVER_ERROR
+             || status == NGX_HTTP_BAD_GATEWAY) ? NGX_LOG_ERR : NGX_LOG_INFO;
 
     ngx_log_error(level, r->connection->log, 0,
                   "event mesh: %s: %V (code %ui, err_code %ui)",
-                  error, &pub->result.description, pub->result.code,
-                  pub->result.err_code);
+                  error, &pub->reason, pub->api_code, pub->err_code);
 
     body = json_object();
     if (body == NULL) {
@@ -773,11 +386,10 @@ ngx_http_event_mesh_answer(ngx_http_request_t *r,
 
     json_object_set_new(body, "error", json_string(error));
 
-    if (pub->result.description.len) {
+    if (pub->reason.len) {
         json_object_set_new(body, "reason",
-                            json_stringn((const char *)
-                                         pub->result.description.data,
-                                         pub->result.description.len));
+                            json_stringn((const char *) pub->reason.data,
+                                         pub->reason.len));
     }
 
     if (rule) {
@@ -789,7 +401,7 @@ ngx_http_event_mesh_answer(ngx_http_request_t *r,
 
         stored = json_array();
         for (i = 0; i < ctx->npubs; i++) {
-            if (ctx->pubs[i].result.status == NGX_EM_PUB_ACK) {
+            if (ctx->pubs[i].outcome == NGX_HTTP_EM_STORED) {
                 json_array_append_new(stored, json_integer(i));
             }
         }
@@ -814,9 +426,7 @@ ngx_http_event_mesh_answer(ngx_http_request_t *r,
     ngx_memcpy(p, dump, len);
     free(dump);
 
-    rc = ngx_http_event_mesh_send_json(r, status, p, len);
-
-    return rc;
+    return ngx_http_event_mesh_send_json(r, status, p, len);
 }
 
 
@@ -851,24 +461,6 @@ ngx_http_event_mesh_unavailable(ngx_http_request_t *r, const char *reason)
 
     return ngx_http_event_mesh_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "channel unavailable", reason);
-}
-
-
-static void
-ngx_http_event_mesh_cleanup(void *data)
-{
-    ngx_http_event_mesh_ctx_t  *ctx = data;
-
-    ngx_uint_t  i;
-
-    /* the request is going away before every answer came: forget them */
-
-    for (i = 0; i < ctx->npubs; i++) {
-        if (ctx->pubs[i].pub) {
-            ngx_em_nats_cancel(ctx->pubs[i].pub);
-            ctx->pubs[i].pub = NULL;
-        }
-    }
 }
 
 

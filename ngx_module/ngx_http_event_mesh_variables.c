@@ -106,7 +106,9 @@ ngx_http_event_mesh_seq_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
 
-    if (ctx == NULL || !ctx->has_seq) {
+    if (ctx == NULL || ctx->npubs == 0
+        || ctx->pubs[0].outcome != NGX_HTTP_EM_STORED)
+    {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -116,7 +118,7 @@ ngx_http_event_mesh_seq_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_sprintf(p, "%uL", ctx->stream_seq) - p;
+    v->len = ngx_sprintf(p, "%uL", ctx->pubs[0].seq) - p;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;

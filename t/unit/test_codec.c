@@ -72,7 +72,8 @@ test_msg_id(void)
     /* sha256(be64(3) "abc" be64(1) "1"), computed independently */
     em_msg_id("abc", 3, "1", 1, a);
     is_long((long) strlen(a), EM_MSG_ID_LEN, "msg id is 64 hex digits");
-    is_str(a, "6eb0bcbacda5872abcd4dccba8f3b696679f3119aa8cd1e7bf88cfe7495a4afa",
+    is_str(a, "6eb0bcbacda5872abcd4dccba8f3b696"
+              "679f3119aa8cd1e7bf88cfe7495a4afa",
            "msg id is SHA-256 of the length-prefixed pair");
 
     em_msg_id("a b", 3, "c", 1, a);
