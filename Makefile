@@ -171,7 +171,8 @@ ASAN_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 test-asan: deps
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="$(ASAN_SAN)" all
-	ASAN_OPTIONS=abort_on_error=1:detect_leaks=$${EM_ASAN_LEAKS:-1} \
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:fast_unwind_on_malloc=0 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/t/lsan.suppress:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	TEST_NGINX_LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
 	    $(MAKE) BUILD=build-asan test-run
