@@ -21,6 +21,7 @@ stop() {
         wait "$pid" 2>/dev/null || true
     done
     echo "stopped."
+    exit 0
 }
 trap stop INT TERM EXIT
 
