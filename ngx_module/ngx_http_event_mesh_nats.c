@@ -893,7 +893,8 @@ ngx_em_nats_schedule_reconnect(ngx_em_nats_t *st)
      * when a server comes back.
      */
 
-    delay = st->backoff / 2 + (ngx_msec_t) ngx_random() % (st->backoff / 2 + 1);
+    delay = st->backoff / 2
+            + (ngx_msec_t) ngx_random() % (st->backoff / 2 + 1);
 
     /* wait longer only once every server has had its turn */
 
@@ -990,7 +991,8 @@ ngx_em_nats_ping_handler(ngx_event_t *ev)
     }
 
     if (ngx_em_nats_reserve(st, sizeof("PING" CRLF) - 1) == NGX_OK) {
-        ngx_em_nats_append(st, (u_char *) "PING" CRLF, sizeof("PING" CRLF) - 1);
+        ngx_em_nats_append(st, (u_char *) "PING" CRLF,
+                           sizeof("PING" CRLF) - 1);
         ngx_em_nats_post_write(st);
         st->pings_out++;
     }
@@ -1235,7 +1237,8 @@ ngx_em_nats_process_line(ngx_em_nats_t *st, u_char *p, u_char *last,
             return NGX_ERROR;
         }
 
-        ngx_em_nats_append(st, (u_char *) "PONG" CRLF, sizeof("PONG" CRLF) - 1);
+        ngx_em_nats_append(st, (u_char *) "PONG" CRLF,
+                           sizeof("PONG" CRLF) - 1);
         ngx_em_nats_post_write(st);
 
         return NGX_OK;

@@ -57,7 +57,7 @@ typedef enum {
 
 typedef struct {
     ngx_em_pub_status_e       status;
-    ngx_str_t                 stream;
+    ngx_str_t                 stream;       /* valid during the callback */
     uint64_t                  seq;
     unsigned                  duplicate:1;
     ngx_uint_t                code;         /* API error "code", e.g. 503 */
@@ -103,7 +103,9 @@ void ngx_em_nats_exit_process(ngx_cycle_t *cycle);
  *
  * NGX_DECLINED: not connected; NGX_BUSY: too many pending publishes or the
  * write buffer is over its mark; NGX_ABORT: the message is larger than the
- * server's max_payload; NGX_ERROR: out of memory.
+ * server's max_payload, or the subject makes the HPUB line longer than the
+ * 4096 bytes a server accepts; NGX_ERROR: out of memory, or a subject with
+ * a blank or control byte.
  */
 ngx_int_t ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *headers,
     ngx_str_t *payload, ngx_msec_t timeout, ngx_em_pub_handler_pt handler,

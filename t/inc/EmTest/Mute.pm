@@ -2,7 +2,10 @@ package EmTest::Mute;
 
 # A fake NATS server for outage tests, on a free loopback port.
 #
-#   my $mute = EmTest::Mute->start(mode => 'mute', env => 'TEST_NGINX_MUTE_PORT');
+#   our $Mute = EmTest::Mute->start(mode => 'mute',
+#                                   env => 'TEST_NGINX_MUTE_PORT');
+#
+# Keep the object: the server stops when it is destroyed.
 #
 # Modes:
 #   mute  accepts TCP and never speaks (a hung server, or a firewall that
@@ -21,9 +24,10 @@ package EmTest::Mute;
 #         byte per TCP segment: the client's parser sees every possible
 #         split of every operation.
 #
-# Options: mode, err, reply, upstream, info (hash merged into the INFO object), env
-# (name of an environment variable that receives the port), record (file
-# that receives every line the clients send, for checking CONNECT).
+# Options: mode, err, reply, upstream, info (hash merged into the INFO
+# object), env (name of an environment variable that receives the port),
+# record (file that receives every line the clients send, for checking
+# CONNECT; read it back with ->recorded).
 #
 # The server runs in a child process that is stopped by PID in stop(), on
 # DESTROY and at END.  The child leaves with POSIX::_exit so that the test
