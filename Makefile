@@ -134,6 +134,15 @@ $(BUILD)/t/unit/%: t/unit/%.c $(LIB) $(wildcard t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_EM) -It/unit -o $@ $< $(LIB) $(LIBS_CORE)
 
+# Unit tests of the dispatcher's pieces link its objects, less main().
+DISP_LIB_OBJS = $(filter-out $(BUILD)/dispatcher/main.o,$(DISP_OBJS))
+
+$(BUILD)/t/unit/test_disp_%: t/unit/test_disp_%.c $(DISP_LIB_OBJS) $(LIB) \
+        $(wildcard t/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_EM) -It/unit -Idispatcher -o $@ $< $(DISP_LIB_OBJS) \
+	    $(LIB) $(LIBS_DISP)
+
 # --- tests ----------------------------------------------------------------
 
 # The project's harness stands in for Test::Nginx only when the real one is

@@ -1,0 +1,82 @@
+/*
+ * Triggers: Knative-style YAML files (eventing.knative.dev/v1 and the
+ * v1alpha1 form Kyma used) read from the triggers directory, resolved
+ * against dispatcher.yaml (broker, subscriber template) into what the
+ * delivery engine needs.
+ */
+
+#ifndef EM_DISPATCHER_TRIGGER_H
+#define EM_DISPATCHER_TRIGGER_H
+
+#include "config.h"
+#include "diag.h"
+
+#include <eventmesh/filter.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    EM_BACKOFF_NONE = 0,        /* policy or delay missing: no wait */
+    EM_BACKOFF_LINEAR,          /* wait before retry k: delay * (k - 1) */
+    EM_BACKOFF_EXPONENTIAL      /* wait before retry k: delay * 2^(k - 1) */
+} em_backoff_policy_t;
+
+typedef enum {
+    EM_FORMAT_BINARY = 0,       /* default */
+    EM_FORMAT_JSON              /* delivery.format: json (structured) */
+} em_delivery_format_t;
+
+typedef struct {
+    int                    retry;            /* retries after the first */
+    em_backoff_policy_t    backoff_policy;
+    int64_t                backoff_delay;    /* ns */
+    int64_t                timeout;          /* ns, per attempt */
+    int64_t                retry_after_max;  /* ns; -1 unset: ignore
+                                                Retry-After, 0 ignore */
+    char                  *dead_letter_uri;  /* NULL when none */
+    em_delivery_format_t   format;
+} em_delivery_t;
+
+typedef struct {
+    char              *file;           /* the Trigger's file */
+    unsigned           line;           /* line of its document */
+
+    char              *api_version;    /* eventing.knative.dev/v1 or v1alpha1 */
+    char              *ns;             /* metadata.namespace (default) */
+    char              *name;           /* metadata.name */
+    char              *broker;         /* spec.broker (v1alpha1: default) */
+    const em_broker_conf_t *broker_conf;  /* NULL: BrokerNotFound */
+
+    em_filter_t       *filter;         /* compiled; never NULL */
+    char              *subscriber_uri; /* resolved uri or ref */
+    em_delivery_t      delivery;
+    unsigned           max_in_flight;  /* deliveries at once; default 64 */
+
+    char              *digest;         /* of the resolved spec: a change of
+                                          it means the trigger changed */
+} em_trigger_t;
+
+typedef struct {
+    em_trigger_t      *items;
+    size_t             n;
+} em_trigger_set_t;
+
+/*
+ * Reads every *.yaml / *.yml file of cf->triggers_dir (one or more
+ * documents each, kind: Trigger).  Returns 0, or -1 with every problem
+ * recorded in diag as "file:line: reason"; *set is then empty.
+ */
+int em_triggers_load(const em_config_t *cf, em_trigger_set_t *set,
+    em_diag_t *diag);
+
+/* The same, from one document in memory (tests, fuzzing). */
+int em_triggers_load_string(const em_config_t *cf, const char *name,
+    const char *data, size_t len, em_trigger_set_t *set, em_diag_t *diag);
+
+void em_triggers_free(em_trigger_set_t *set);
+
+/* Durable consumer name of a trigger: stable, valid for JetStream. */
+int em_trigger_consumer_name(const em_trigger_t *t, char *out, size_t size);
+
+#endif /* EM_DISPATCHER_TRIGGER_H */
