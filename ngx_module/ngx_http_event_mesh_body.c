@@ -34,7 +34,9 @@ static void ngx_http_event_mesh_body_done(ngx_http_request_t *r,
 /*
  * Reads the body into ctx->body (at most ctx->body_limit bytes) and then
  * finalizes the request with ctx->process(); ctx->body_too_large tells it
- * when the limit was crossed.  Returns what the content handler returns.
+ * when the limit was crossed, and with ctx->body_keep_prefix the first
+ * body_limit bytes are there for it to look at.  Returns what the content
+ * handler returns.
  */
 
 ngx_int_t
@@ -43,7 +45,9 @@ ngx_http_event_mesh_read_body(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
-    if (r->headers_in.content_length_n > (off_t) ctx->body_limit) {
+    if (r->headers_in.content_length_n > (off_t) ctx->body_limit
+        && !ctx->body_keep_prefix)
+    {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
             return rc;
@@ -177,7 +181,10 @@ ngx_http_event_mesh_body_take(ngx_http_request_t *r,
     size_t        n, cap;
     u_char       *p;
     ngx_buf_t    *b;
+    ngx_uint_t    over;
     ngx_chain_t  *cl;
+
+    over = 0;
 
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
@@ -192,7 +199,12 @@ ngx_http_event_mesh_body_take(ngx_http_request_t *r,
         n = b->last - b->pos;
 
         if (n > ctx->body_limit - ctx->body_len) {
-            return NGX_DECLINED;
+            if (!ctx->body_keep_prefix) {
+                return NGX_DECLINED;
+            }
+
+            n = ctx->body_limit - ctx->body_len;
+            over = 1;
         }
 
         if (ctx->body_len + n > ctx->body_cap) {
@@ -230,6 +242,10 @@ ngx_http_event_mesh_body_take(ngx_http_request_t *r,
         }
 
         b->pos = b->last;
+
+        if (over) {
+            return NGX_DECLINED;
+        }
     }
 
     r->request_body->bufs = NULL;

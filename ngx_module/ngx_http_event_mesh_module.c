@@ -27,6 +27,8 @@ static char *ngx_http_event_mesh_publish(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_event_mesh_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_event_mesh_type_prefix(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 
 static ngx_conf_num_bounds_t  ngx_http_event_mesh_batch_bounds = {
@@ -90,6 +92,20 @@ static ngx_command_t  ngx_http_event_mesh_commands[] = {
       ngx_http_event_mesh_publish,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("event_mesh_legacy"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_event_mesh_publish,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      1,
+      NULL },
+
+    { ngx_string("event_mesh_legacy_type_prefix"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_event_mesh_type_prefix,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_loc_conf_t, type_prefix),
       NULL },
 
     { ngx_string("event_mesh_source"),
@@ -232,6 +248,7 @@ ngx_http_event_mesh_create_loc_conf(ngx_conf_t *cf)
     lcf->batch = NGX_CONF_UNSET;
     lcf->check_json_body = NGX_CONF_UNSET;
     lcf->retry_after = NGX_CONF_UNSET;
+    lcf->legacy = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -256,6 +273,22 @@ ngx_http_event_mesh_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->source == NULL) {
         conf->source = prev->source;
+    }
+
+    if (conf->legacy == 1 && conf->source == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"event_mesh_legacy\" needs "
+                           "\"event_mesh_source\" to name the application, "
+                           "e.g. $app from "
+                           "location ~ ^/(?<app>[^/]+)/v1/events$");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->type_prefix.data && conf->legacy != 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"event_mesh_legacy_type_prefix\" is only "
+                           "meaningful with \"event_mesh_legacy\"");
+        return NGX_CONF_ERROR;
     }
 
     if (conf->max_event_size == 0) {
@@ -358,12 +391,35 @@ ngx_http_event_mesh_publish(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lcf->ns.len = slash;
     lcf->broker.data = value[1].data + slash + 1;
     lcf->broker.len = value[1].len - slash - 1;
+    lcf->legacy = cmd->offset;
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_event_mesh_module);
     mcf->publishers++;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_event_mesh_publish_handler;
+    clcf->handler = lcf->legacy ? ngx_http_event_mesh_legacy_handler
+                                : ngx_http_event_mesh_publish_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_event_mesh_type_prefix(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_event_mesh_loc_conf_t  *lcf = conf;
+
+    ngx_str_t  *value;
+
+    if (lcf->type_prefix.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    /* Kyma's cleaning may reduce it to nothing: that is its own rule */
+    lcf->type_prefix = value[1];
 
     return NGX_CONF_OK;
 }

@@ -27,7 +27,9 @@ typedef struct {
 
 typedef struct {
     ngx_str_t                  ns;           /* event_mesh_publish NS/... */
-    ngx_str_t                  broker;
+    ngx_str_t                  broker;       /* or event_mesh_legacy */
+    ngx_flag_t                 legacy;       /* event_mesh_legacy */
+    ngx_str_t                  type_prefix;  /* event_mesh_legacy_type_prefix */
     ngx_http_complex_value_t  *source;       /* event_mesh_source */
     ngx_msec_t                 ack_timeout;  /* event_mesh_ack_timeout */
     size_t                     max_event_size;
@@ -93,6 +95,8 @@ struct ngx_http_event_mesh_ctx_s {
     ngx_str_t                     error;    /* $event_mesh_error */
 
     unsigned                      body_too_large:1;
+    /* over the limit, keep the first body_limit bytes (Go's MaxBytesReader) */
+    unsigned                      body_keep_prefix:1;
 };
 
 
@@ -107,11 +111,15 @@ ngx_int_t ngx_http_event_mesh_publish_events(ngx_http_request_t *r,
     ngx_http_event_mesh_ctx_t *ctx, em_event_t **events, size_t n);
 ngx_http_event_mesh_pub_t *ngx_http_event_mesh_first_failure(
     ngx_http_event_mesh_ctx_t *ctx);
+ngx_int_t ngx_http_event_mesh_legacy_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_event_mesh_status_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_event_mesh_add_variables(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_event_mesh_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *json, size_t len);
+ngx_int_t ngx_http_event_mesh_copy_str(ngx_pool_t *pool, ngx_str_t *dst,
+    const char *src);
+ngx_int_t ngx_http_event_mesh_retry_after(ngx_http_request_t *r);
 ngx_int_t ngx_http_event_mesh_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, const char *rule);
 

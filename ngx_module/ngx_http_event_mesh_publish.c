@@ -30,8 +30,6 @@ static ngx_int_t ngx_http_event_mesh_answer(ngx_http_request_t *r,
 static void ngx_http_event_mesh_batch_cleanup(void *data);
 static ngx_int_t ngx_http_event_mesh_headers(ngx_http_request_t *r,
     em_header_t **headers, size_t *n);
-static ngx_int_t ngx_http_event_mesh_copy_str(ngx_pool_t *pool,
-    ngx_str_t *dst, const char *src);
 static ngx_int_t ngx_http_event_mesh_send_report(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, em_report_t *report);
 static ngx_int_t ngx_http_event_mesh_unavailable(ngx_http_request_t *r,
@@ -433,25 +431,39 @@ ngx_http_event_mesh_answer(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_event_mesh_unavailable(ngx_http_request_t *r, const char *reason)
 {
-    ngx_table_elt_t                 *h;
-    ngx_http_event_mesh_ctx_t       *ctx;
-    ngx_http_event_mesh_loc_conf_t  *lcf;
+    ngx_http_event_mesh_ctx_t  *ctx;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_event_mesh_module);
 
     if (ctx) {
         ngx_str_set(&ctx->error, "channel unavailable");
     }
 
+    if (ngx_http_event_mesh_retry_after(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_event_mesh_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "channel unavailable", reason);
+}
+
+
+ngx_int_t
+ngx_http_event_mesh_retry_after(ngx_http_request_t *r)
+{
+    ngx_table_elt_t                 *h;
+    ngx_http_event_mesh_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_event_mesh_module);
+
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->hash = 1;
@@ -459,8 +471,7 @@ ngx_http_event_mesh_unavailable(ngx_http_request_t *r, const char *reason)
     h->value.len = ngx_sprintf(h->value.data, "%T", lcf->retry_after)
                    - h->value.data;
 
-    return ngx_http_event_mesh_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                          "channel unavailable", reason);
+    return NGX_OK;
 }
 
 
@@ -512,7 +523,7 @@ ngx_http_event_mesh_headers(ngx_http_request_t *r, em_header_t **headers,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_event_mesh_copy_str(ngx_pool_t *pool, ngx_str_t *dst,
     const char *src)
 {
@@ -526,12 +537,13 @@ ngx_http_event_mesh_copy_str(ngx_pool_t *pool, ngx_str_t *dst,
 
     len = ngx_strlen(src);
 
-    dst->data = ngx_pnalloc(pool, len);
+    /* NUL-terminated too: the core takes C strings */
+    dst->data = ngx_pnalloc(pool, len + 1);
     if (dst->data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_memcpy(dst->data, src, len);
+    ngx_memcpy(dst->data, src, len + 1);
     dst->len = len;
 
     return NGX_OK;

@@ -15,6 +15,11 @@ package EmTest::Stored;
 #
 # Keys other than subject and data name headers (lowercased); a value of
 # undef means the header must be absent.
+#
+# A block's "--- after_request" section (Perl code, run as is when the
+# answer has been checked) can put the server back after an outage test
+# before the stream is read: Test::Base runs "eval" filters when it loads
+# the file, so code with side effects cannot live in "--- stored eval".
 
 use strict;
 use warnings;
@@ -62,6 +67,10 @@ sub check {
     return if $dry || $idx != $n - 1;
 
     my $name = $block->name;
+    if (defined(my $code = $block->after_request)) {
+        eval "package main; $code; 1"
+            or Test::More::fail("$name - after_request: $@");
+    }
     my $want = $block->stored // [];
     my @got;
     my $last = last_seq();
