@@ -70,7 +70,14 @@ Send an event (binary mode):
       -d '{"name":"Ada"}'
 
 A 202 means the event is stored in the JetStream stream EM_default_default;
-a 400 lists every rule the event broke.  NATS state per worker:
+a 400 lists every rule the event broke.  A legacy (Kyma) event of the
+application "mock":
+
+  curl -i http://127.0.0.1:8080/mock/v1/events \
+      -d '{"event-type":"user.created","event-type-version":"v1",
+           "event-time":"2024-01-01T10:00:00Z","data":{"name":"Ada"}}'
+
+NATS state per worker:
 
   curl http://127.0.0.1:8080/event-mesh/status
 
