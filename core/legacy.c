@@ -39,9 +39,10 @@ em_legacy_bad_payload(em_buf_t *out, int *status, const char *more,
     em_buf_reset(out);
     *status = 400;
 
-    if (em_buf_append_str(out, "{\"status\":400,\"type\":\"bad_payload_syntax\","
-                               "\"message\":\"Bad payload syntax\","
-                               "\"moreInfo\":") != EM_OK
+    if (em_buf_append_str(out, "{\"status\":400,\"type\":"
+                               "\"bad_payload_syntax\",\"message\":"
+                               "\"Bad payload syntax\",\"moreInfo\":")
+        != EM_OK
         || em_go_quote(out, more, len) != EM_OK
         || em_buf_append_str(out, "}\n") != EM_OK)
     {
@@ -254,9 +255,6 @@ em_legacy_build(const char *app, size_t app_len, const char *body,
     size_t       id_len, t_len;
     em_status_t  rc;
 
-    em_buf_init(&type);
-    em_buf_init(&data);
-
     if (req->id.len != 0) {
         id = req->id.data;
         id_len = req->id.len;
@@ -269,6 +267,11 @@ em_legacy_build(const char *app, size_t app_len, const char *body,
         id_len = 36;
     }
 
+    em_buf_init(&type);
+    em_buf_init(&data);
+    rc = EM_ERROR;
+    ev = NULL;
+
     if (o->type_prefix == NULL) {
         t = req->event_type.data;
         t_len = req->event_type.len;
@@ -280,13 +283,11 @@ em_legacy_build(const char *app, size_t app_len, const char *body,
                                     req->version.len)
             != EM_OK)
         {
-            return EM_ERROR;
+            goto done;
         }
         t = type.data;
         t_len = type.len;
     }
-
-    rc = EM_ERROR;
 
     ev = em_event_new();
 
@@ -311,6 +312,8 @@ em_legacy_build(const char *app, size_t app_len, const char *body,
         ev = NULL;
         rc = EM_OK;
     }
+
+done:
 
     em_event_free(ev);
     em_buf_free(&type);

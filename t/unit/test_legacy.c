@@ -541,7 +541,7 @@ test_limit(void)
 
     o.max_body = strlen(VALID);
     ev = accepts_opts("bytes after a complete value are never read",
-                      "my-app", VALID "   more than the limit", 
+                      "my-app", VALID "   more than the limit",
                       strlen(VALID) + 22, &o);
     em_event_free(ev);
 
