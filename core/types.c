@@ -691,7 +691,8 @@ em_lowhex(const char *s, size_t n, int *all_zero)
 int
 em_check_traceparent(const char *s, size_t len, const char **why)
 {
-    int  zero;
+    int     zero;
+    size_t  i;
 
     /* version "-" trace-id "-" parent-id "-" flags: 2+1+32+1+16+1+2 */
     if (len < 55 || !em_lowhex(s, 2, &zero) || s[2] != '-'
@@ -734,6 +735,19 @@ em_check_traceparent(const char *s, size_t len, const char **why)
     if (len > 55 && s[55] != '-') {
         *why = "fields after the flags of a traceparent must follow a '-'";
         return 0;
+    }
+
+    /*
+     * What a later version appends is unknown to us, but it comes from an
+     * HTTP header and becomes a String attribute: visible ASCII only, so
+     * that it can be stored and sent on as a header again.
+     */
+    for (i = 56; i < len; i++) {
+        if ((unsigned char) s[i] < 0x21 || (unsigned char) s[i] > 0x7e) {
+            *why = "fields after the flags of a traceparent must be "
+                   "visible ASCII characters";
+            return 0;
+        }
     }
 
     return 1;

@@ -226,6 +226,11 @@ static const tcase_t  traceparents[] = {
       "lowercase hex" },
     { "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", -1, 0,
       "'-'" },
+    /* found by fuzz_ce_binary: raw bytes from an HTTP traceparent header */
+    { "15-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-a\xff\xff" "b",
+      -1, 0, "visible ASCII" },
+    { "15-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-a b", -1, 0,
+      "visible ASCII" },
     { "", -1, 0, "lowercase hex" },
 };
 
