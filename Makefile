@@ -204,7 +204,7 @@ $(BUILD)/fuzz/fuzz_dispatcher_%: fuzz/fuzz_dispatcher_%.c $(CORE_SRCS) \
         $(DISP_LIB_SRCS) $(CORE_HDRS) $(DISP_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -Idispatcher -o $@ $< $(CORE_SRCS) \
-	    $(DISP_LIB_SRCS) -lnats -lyaml $(LIBS_CORE)
+	    $(DISP_LIB_SRCS) $(LIBS_DISP)
 
 # make fuzz FUZZ_SECONDS=600 runs each target that long.
 fuzz fuzz-smoke: fuzz-build

@@ -307,8 +307,16 @@ POST /mock/v1/events
 --- after_request
 # the event reached the server before it paused: it is stored once resumed,
 # so the client's retry (safe, the id is the same) would be de-duplicated
-EmTest::NATS->instance->resume;
-sleep 0.5;
+my $nats = EmTest::NATS->instance;
+my $s = EmTest::NATS::stream_name('default', 'default');
+$nats->resume;
+for (1 .. 250) {
+    my $last = $nats->stream_info($s)->{state}{last_seq};
+    my $m = $last && $nats->stream_msg_get($s, $last);
+    last if $m && ($m->{header}{'ce-id'} // '')
+                  eq '11111111-2222-4333-8444-555555555555';
+    select undef, undef, undef, 0.02;
+}
 --- stored eval
 [{ 'ce-id' => '11111111-2222-4333-8444-555555555555' }]
 
