@@ -10,6 +10,8 @@
 #include "diag.h"
 #include "log.h"
 #include "provision.h"
+#include "run.h"
+#include "trigger.h"
 #include "version.h"
 
 #include <nats/nats.h>
@@ -61,10 +63,13 @@ em_usage(FILE *out)
         "\n"
         "Without provision or --check the dispatcher runs as a daemon.\n"
         "\n"
-        "Exit status: 0 success; 1 invalid configuration or failed "
-        "provisioning;\n"
-        "2 the daemon cannot run yet (trigger delivery is not implemented); "
-        "64 usage.\n");
+        "The daemon reloads its configuration on SIGHUP and stops "
+        "gracefully on\n"
+        "SIGTERM or SIGINT.\n"
+        "\n"
+        "Exit status: 0 success (or a graceful stop); 1 invalid "
+        "configuration,\n"
+        "failed provisioning or a daemon that cannot start; 64 usage.\n");
 }
 
 
@@ -182,6 +187,66 @@ em_load(const char *path, em_config_t *cf)
 }
 
 
+/*
+ * --check for the Trigger files: loaded exactly as the daemon loads them,
+ * every problem on stderr as "file:line: reason", warnings (which do not
+ * fail the check) as "file:line: warning: reason", each good Trigger on
+ * stdout.
+ */
+static int
+em_check_triggers(const em_config_t *cf)
+{
+    em_diag_t          diag;
+    em_trigger_set_t   set;
+    const em_diag_item_t  *w;
+    const em_trigger_t    *t;
+    size_t             i, n;
+    int                rc;
+
+    em_diag_init(&diag);
+    rc = em_triggers_load(cf, &set, &diag);
+
+    for (i = 0; i < set.warnings.n; i++) {
+        w = &set.warnings.items[i];
+        if (w->line) {
+            fprintf(stderr, "%s:%u: warning: %s\n", w->file, w->line, w->msg);
+        } else {
+            fprintf(stderr, "%s: warning: %s\n", w->file, w->msg);
+        }
+    }
+
+    if (rc != 0) {
+        em_diag_print(&diag, stderr);
+        n = em_diag_count(&diag);
+        em_log_error("%s: %zu problem%s found", cf->triggers_dir, n,
+                     n == 1 ? "" : "s");
+        em_diag_free(&diag);
+        em_triggers_free(&set);
+        return EM_EXIT_FAILURE;
+    }
+
+    em_diag_free(&diag);
+
+    printf("%s: %zu trigger%s OK\n", cf->triggers_dir, set.n,
+           set.n == 1 ? "" : "s");
+
+    for (i = 0; i < set.n; i++) {
+        t = &set.items[i];
+        printf("%s:%u: %s/%s -> %s%s\n", t->file, t->line, t->ns, t->name,
+               t->subscriber_uri,
+               t->broker_conf == NULL ? " (BrokerNotFound)" : "");
+    }
+
+    if (set.n == 0) {
+        em_log_warn("%s holds no Trigger files (*.yaml, *.yml): nothing "
+                    "will be delivered", cf->triggers_dir);
+    }
+
+    em_triggers_free(&set);
+    return EM_EXIT_OK;
+}
+
+
 static int
 em_check(const em_config_t *cf)
 {
@@ -196,11 +261,7 @@ em_check(const em_config_t *cf)
 
     printf(")\n");
 
-    /* never claim more than was checked */
-    em_log_warn("Trigger files in %s were not checked: Trigger support is "
-                "not implemented yet", cf->triggers_dir);
-
-    return EM_EXIT_OK;
+    return em_check_triggers(cf);
 }
 
 
@@ -254,11 +315,9 @@ main(int argc, char **argv)
         break;
 
     default:
-        em_log_error("%s is valid, but trigger delivery is not implemented "
-                     "yet, so the dispatcher cannot run; `provision -c %s` "
-                     "creates the brokers' streams", cf.path, cf.path);
-        rc = EM_EXIT_NOT_IMPLEMENTED;
-        break;
+        /* the daemon reads the file again itself, as each reload does */
+        em_config_free(&cf);
+        return em_run(args.config) == 0 ? EM_EXIT_OK : EM_EXIT_FAILURE;
     }
 
     em_config_free(&cf);

@@ -60,7 +60,24 @@ typedef struct {
 typedef struct {
     em_trigger_t      *items;
     size_t             n;
+
+    /*
+     * Things worth saying that do not stop a load ("file:line: reason"):
+     * BrokerNotFound, deprecated v1alpha1 forms, settings that have no
+     * effect.  Filled even when the load fails.
+     */
+    em_diag_t          warnings;
 } em_trigger_set_t;
+
+/* Defaults and bounds (reference/knative-trigger-delivery.md section 3). */
+#define EM_TRIGGER_DEFAULT_TIMEOUT        (INT64_C(600) * 1000000000)
+#define EM_TRIGGER_MAX_RETRY              100
+#define EM_TRIGGER_DEFAULT_MAX_IN_FLIGHT  64
+#define EM_TRIGGER_MAX_IN_FLIGHT          10000
+#define EM_TRIGGER_MAX_IN_FLIGHT_KEY      "eventmesh.io/max-in-flight"
+
+/* Enough for every name em_trigger_consumer_name() writes. */
+#define EM_TRIGGER_CONSUMER_NAME_SIZE     128
 
 /*
  * Reads every *.yaml / *.yml file of cf->triggers_dir (one or more
@@ -76,7 +93,32 @@ int em_triggers_load_string(const em_config_t *cf, const char *name,
 
 void em_triggers_free(em_trigger_set_t *set);
 
-/* Durable consumer name of a trigger: stable, valid for JetStream. */
+/*
+ * Durable consumer name of a trigger: stable, valid for JetStream.
+ * "em_<namespace>_<name>" with bytes JetStream refuses written "~XX"; a
+ * name that would be longer than EM_TRIGGER_CONSUMER_NAME_SIZE - 1 is cut
+ * and ends with a hash of the whole.  Returns 0, or -1 when size is too
+ * small.
+ */
 int em_trigger_consumer_name(const em_trigger_t *t, char *out, size_t size);
+
+/* The trigger named namespace/name, or NULL. */
+const em_trigger_t *em_trigger_find(const em_trigger_set_t *set,
+    const char *ns, const char *name);
+
+/*
+ * An ISO 8601 duration as Knative's delivery spec writes them: PT0.2S,
+ * PT1M30S, P1D, P1W; weeks, days, hours, minutes and seconds, a decimal
+ * fraction on the last one.  Years and months are refused (no fixed
+ * length).  Returns 0 and sets *ns, or -1 with *why, a reason to follow
+ * the quoted value.
+ */
+int em_iso8601_duration_parse(const char *s, size_t len, int64_t *ns,
+    const char **why);
+
+/* The shortest ISO 8601 spelling of ns: "PT0.2S", "PT1M30S", "P1DT2H". */
+void em_iso8601_duration_format(int64_t ns, char *buf, size_t size);
+
+#define EM_ISO8601_FORMAT_SIZE  48
 
 #endif /* EM_DISPATCHER_TRIGGER_H */

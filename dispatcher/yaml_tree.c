@@ -25,6 +25,12 @@ typedef struct {
     size_t            depth;
     em_yaml_node_t   *root;
     int               failed;
+
+    /* multi-document mode: the finished documents */
+    int               multi;
+    em_yaml_node_t  **docs;
+    size_t            ndocs;
+    size_t            cdocs;
 } em_yaml_build_t;
 
 
@@ -341,40 +347,74 @@ em_yaml_syntax_error(em_yaml_build_t *b, yaml_parser_t *p)
 }
 
 
-int
-em_yaml_load_string(const char *name, const char *data, size_t len,
-    em_yaml_node_t **root, em_diag_t *diag)
+void
+em_yaml_free_docs(em_yaml_node_t **docs, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        em_yaml_free(docs[i]);
+    }
+
+    free(docs);
+}
+
+
+/* A finished document of a multi-document stream; empty ones are left out. */
+static void
+em_yaml_end_document(em_yaml_build_t *b, const yaml_mark_t *mark)
+{
+    em_yaml_node_t  **docs;
+    size_t            cap;
+
+    if (b->root == NULL) {
+        return;
+    }
+
+    if (b->ndocs == b->cdocs) {
+        cap = b->cdocs ? b->cdocs * 2 : 4;
+        docs = realloc(b->docs, cap * sizeof(*docs));
+        if (docs == NULL) {
+            em_yaml_oom(b, mark);
+            return;
+        }
+
+        b->docs = docs;
+        b->cdocs = cap;
+    }
+
+    b->docs[b->ndocs++] = b->root;
+    b->root = NULL;
+}
+
+
+static int
+em_yaml_parse(em_yaml_build_t *b)
 {
     yaml_parser_t     parser;
     yaml_event_t      ev;
-    em_yaml_build_t   b;
     em_yaml_node_t   *node;
     unsigned          docs;
     int               done;
+    const char       *name = b->name;
+    em_diag_t        *diag = b->diag;
     char              q[EM_DIAG_QUOTE_SIZE(64)];
-
-    memset(&b, 0, sizeof(b));
-    b.name = name;
-    b.data = data;
-    b.len = len;
-    b.diag = diag;
-
-    *root = NULL;
 
     if (!yaml_parser_initialize(&parser)) {
         em_diag_add(diag, name, 0, "out of memory reading YAML");
         return -1;
     }
 
-    yaml_parser_set_input_string(&parser, (const unsigned char *) data, len);
+    yaml_parser_set_input_string(&parser, (const unsigned char *) b->data,
+                                 b->len);
 
     docs = 0;
     done = 0;
 
-    while (!done && !b.failed) {
+    while (!done && !b->failed) {
         if (!yaml_parser_parse(&parser, &ev)) {
-            em_yaml_syntax_error(&b, &parser);
-            b.failed = 1;
+            em_yaml_syntax_error(b, &parser);
+            b->failed = 1;
             break;
         }
 
@@ -385,11 +425,17 @@ em_yaml_load_string(const char *name, const char *data, size_t len,
             break;
 
         case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1) {
+            if (++docs > 1 && !b->multi) {
                 em_diag_add(diag, name, (unsigned) ev.start_mark.line + 1,
                             "a second YAML document ('---') is not "
                             "supported: keep one document per file");
-                b.failed = 1;
+                b->failed = 1;
+            }
+            break;
+
+        case YAML_DOCUMENT_END_EVENT:
+            if (b->multi) {
+                em_yaml_end_document(b, &ev.start_mark);
             }
             break;
 
@@ -401,7 +447,7 @@ em_yaml_load_string(const char *name, const char *data, size_t len,
             em_diag_add(diag, name, (unsigned) ev.start_mark.line + 1,
                         "YAML aliases (*%s) are not supported: write the "
                         "value out", q);
-            b.failed = 1;
+            b->failed = 1;
             break;
 
         case YAML_SCALAR_EVENT:
@@ -412,7 +458,7 @@ em_yaml_load_string(const char *name, const char *data, size_t len,
 
             if (node == NULL || node->value == NULL) {
                 free(node);
-                em_yaml_oom(&b, &ev.start_mark);
+                em_yaml_oom(b, &ev.start_mark);
                 break;
             }
 
@@ -422,18 +468,18 @@ em_yaml_load_string(const char *name, const char *data, size_t len,
             node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE
                           && ev.data.scalar.tag == NULL;
 
-            if (em_yaml_attach(&b, node) != 0) {
+            if (em_yaml_attach(b, node) != 0) {
                 em_yaml_free(node);
             }
             break;
 
         case YAML_SEQUENCE_START_EVENT:
         case YAML_MAPPING_START_EVENT:
-            if (b.depth == EM_YAML_MAX_DEPTH) {
+            if (b->depth == EM_YAML_MAX_DEPTH) {
                 em_diag_add(diag, name, (unsigned) ev.start_mark.line + 1,
                             "values nested deeper than %d levels",
                             EM_YAML_MAX_DEPTH);
-                b.failed = 1;
+                b->failed = 1;
                 break;
             }
 
@@ -441,23 +487,23 @@ em_yaml_load_string(const char *name, const char *data, size_t len,
                                 ? EM_YAML_SEQUENCE : EM_YAML_MAPPING,
                                 &ev.start_mark);
             if (node == NULL) {
-                em_yaml_oom(&b, &ev.start_mark);
+                em_yaml_oom(b, &ev.start_mark);
                 break;
             }
 
-            if (em_yaml_attach(&b, node) != 0) {
+            if (em_yaml_attach(b, node) != 0) {
                 em_yaml_free(node);
                 break;
             }
 
-            b.stack[b.depth++] = node;
+            b->stack[b->depth++] = node;
             break;
 
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
-            node = b.stack[--b.depth];
+            node = b->stack[--b->depth];
             if (node->kind == EM_YAML_MAPPING) {
-                em_yaml_check_keys(&b, node);
+                em_yaml_check_keys(b, node);
             }
             break;
 
@@ -471,8 +517,34 @@ em_yaml_load_string(const char *name, const char *data, size_t len,
 
     yaml_parser_delete(&parser);
 
-    if (b.failed) {
-        em_yaml_free(b.root);
+    if (b->failed) {
+        em_yaml_free(b->root);
+        em_yaml_free_docs(b->docs, b->ndocs);
+        b->root = NULL;
+        b->docs = NULL;
+        b->ndocs = 0;
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+em_yaml_load_string(const char *name, const char *data, size_t len,
+    em_yaml_node_t **root, em_diag_t *diag)
+{
+    em_yaml_build_t  b;
+
+    memset(&b, 0, sizeof(b));
+    b.name = name;
+    b.data = data;
+    b.len = len;
+    b.diag = diag;
+
+    *root = NULL;
+
+    if (em_yaml_parse(&b) != 0) {
         return -1;
     }
 
@@ -482,15 +554,40 @@ em_yaml_load_string(const char *name, const char *data, size_t len,
 
 
 int
-em_yaml_load_file(const char *path, em_yaml_node_t **root, em_diag_t *diag)
+em_yaml_load_docs(const char *name, const char *data, size_t len,
+    em_yaml_node_t ***docs, size_t *ndocs, em_diag_t *diag)
 {
-    int          fd, rc;
+    em_yaml_build_t  b;
+
+    memset(&b, 0, sizeof(b));
+    b.name = name;
+    b.data = data;
+    b.len = len;
+    b.diag = diag;
+    b.multi = 1;
+
+    *docs = NULL;
+    *ndocs = 0;
+
+    if (em_yaml_parse(&b) != 0) {
+        return -1;
+    }
+
+    *docs = b.docs;
+    *ndocs = b.ndocs;
+    return 0;
+}
+
+
+static int
+em_yaml_read_file(const char *path, char **out, size_t *out_len,
+    em_diag_t *diag)
+{
+    int          fd;
     struct stat  st;
     char        *data;
     size_t       len;
     ssize_t      r;
-
-    *root = NULL;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
@@ -556,7 +653,47 @@ em_yaml_load_file(const char *path, em_yaml_node_t **root, em_diag_t *diag)
 
     close(fd);
 
+    *out = data;
+    *out_len = len;
+    return 0;
+}
+
+
+int
+em_yaml_load_file(const char *path, em_yaml_node_t **root, em_diag_t *diag)
+{
+    char    *data;
+    size_t   len;
+    int      rc;
+
+    *root = NULL;
+
+    if (em_yaml_read_file(path, &data, &len, diag) != 0) {
+        return -1;
+    }
+
     rc = em_yaml_load_string(path, data, len, root, diag);
+    free(data);
+    return rc;
+}
+
+
+int
+em_yaml_load_file_docs(const char *path, em_yaml_node_t ***docs,
+    size_t *ndocs, em_diag_t *diag)
+{
+    char    *data;
+    size_t   len;
+    int      rc;
+
+    *docs = NULL;
+    *ndocs = 0;
+
+    if (em_yaml_read_file(path, &data, &len, diag) != 0) {
+        return -1;
+    }
+
+    rc = em_yaml_load_docs(path, data, len, docs, ndocs, diag);
     free(data);
     return rc;
 }

@@ -3,8 +3,10 @@
  * node, so that whoever walks it (the dispatcher.yaml loader, the Trigger
  * loader) can name the line of each problem it finds.
  *
- * Aliases, merge keys and multi-document files are refused: configuration
- * files do not need them and refusing them keeps every value's line exact.
+ * Aliases and merge keys are refused: configuration files do not need
+ * them and refusing them keeps every value's line exact.  A second
+ * document ('---') is refused too, except by the _docs readers (Trigger
+ * files hold several).
  */
 
 #ifndef EM_DISPATCHER_YAML_TREE_H
@@ -60,6 +62,19 @@ int em_yaml_load_string(const char *name, const char *data, size_t len,
     em_yaml_node_t **root, em_diag_t *diag);
 
 void em_yaml_free(em_yaml_node_t *node);
+
+/*
+ * Every document of a '---' separated stream, in order; empty documents
+ * are left out (*ndocs may be 0).  On failure nothing is returned and the
+ * reason is in diag.
+ */
+int em_yaml_load_docs(const char *name, const char *data, size_t len,
+    em_yaml_node_t ***docs, size_t *ndocs, em_diag_t *diag);
+
+int em_yaml_load_file_docs(const char *path, em_yaml_node_t ***docs,
+    size_t *ndocs, em_diag_t *diag);
+
+void em_yaml_free_docs(em_yaml_node_t **docs, size_t n);
 
 /* A plain scalar that YAML reads as null: "", "~", "null", "Null", "NULL". */
 int em_yaml_is_null(const em_yaml_node_t *node);

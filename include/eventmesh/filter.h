@@ -46,6 +46,35 @@ const char *em_filter_exact_type(const em_filter_t *f);
 
 em_filter_kind_t em_filter_kind(const em_filter_t *f);
 
+/*
+ * The non-empty value an attribute filter requires for name ("source",
+ * "eventtypeversion", ...), NULL when the filter does not pin it.
+ */
+const char *em_filter_attribute(const em_filter_t *f, const char *name);
+
+/*
+ * The pairs of an attribute filter, sorted by name (for /triggers and
+ * --check): 0 with *name and *value set, -1 past the end or for another
+ * kind of filter.
+ */
+size_t em_filter_nattrs(const em_filter_t *f);
+int em_filter_attr_at(const em_filter_t *f, size_t i, const char **name,
+    const char **value);
+
+/*
+ * 1 when name is an attribute name a filter may use: ^[a-z][a-z0-9]*$
+ * (Knative's rule, stricter than CloudEvents', which allows a leading
+ * digit).
+ */
+int em_filter_name_valid(const char *name, size_t len);
+
+/*
+ * Appends a canonical, unambiguous text form of the filter to out: two
+ * filters that select the same events by the same rules write the same
+ * bytes (attribute order does not matter).  For digests.
+ */
+int em_filter_write(const em_filter_t *f, em_buf_t *out);
+
 void em_filter_free(em_filter_t *f);
 
 #endif /* EVENTMESH_FILTER_H */

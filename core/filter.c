@@ -1,0 +1,404 @@
+/*
+ * Trigger filters.  A filter is compiled once per configuration load and
+ * evaluated for every event a consumer receives, so evaluation only reads:
+ * no allocation, no copies, lengths compared before bytes.
+ *
+ * Attribute lookup follows Knative's LookupAttribute (eventing
+ * pkg/eventfilter/attributes): the standard attributes always exist, with
+ * "" when unset, and the empty filter value means "present and not
+ * empty".  The two rules together make any filter on an unset attribute
+ * fail, which is also what a missing extension does, so the only lookups
+ * that need care are the aliases and the derived attributes below.
+ */
+
+#include <eventmesh/filter.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+
+typedef enum {
+    EM_LOOKUP_ATTR = 0,         /* the event attribute of the same name */
+    EM_LOOKUP_DATASCHEMA,       /* "schemaurl": CloudEvents 0.3's name */
+    EM_LOOKUP_MEDIATYPE,        /* "datamediatype": datacontenttype's type */
+    EM_LOOKUP_NEVER             /* "datacontentencoding": 0.3 only, "" */
+} em_lookup_t;
+
+typedef struct {
+    char         *name;
+    size_t        name_len;
+    char         *value;
+    size_t        value_len;
+    em_lookup_t   lookup;
+} em_filter_attr_t;
+
+struct em_filter_s {
+    em_filter_kind_t    kind;
+
+    em_filter_attr_t   *attrs;      /* EM_FILTER_ATTRIBUTES, sorted */
+    size_t              nattrs;
+
+    /* the dialect's composite kinds (all, any, not) keep their operands
+       here, so that freeing stays one recursive walk */
+    em_filter_t       **children;
+    size_t              nchildren;
+
+    const char         *exact_type; /* points into attrs */
+};
+
+
+int
+em_filter_name_valid(const char *name, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || !(name[0] >= 'a' && name[0] <= 'z')) {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if (!((name[i] >= 'a' && name[i] <= 'z')
+              || (name[i] >= '0' && name[i] <= '9')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static em_lookup_t
+em_filter_lookup_of(const char *name)
+{
+    if (strcmp(name, "schemaurl") == 0) {
+        return EM_LOOKUP_DATASCHEMA;
+    }
+
+    if (strcmp(name, "datamediatype") == 0) {
+        return EM_LOOKUP_MEDIATYPE;
+    }
+
+    if (strcmp(name, "datacontentencoding") == 0) {
+        return EM_LOOKUP_NEVER;
+    }
+
+    return EM_LOOKUP_ATTR;
+}
+
+
+static int
+em_filter_attr_cmp(const void *a, const void *b)
+{
+    const em_filter_attr_t  *x = a, *y = b;
+
+    return strcmp(x->name, y->name);
+}
+
+
+void
+em_filter_free(em_filter_t *f)
+{
+    size_t  i;
+
+    if (f == NULL) {
+        return;
+    }
+
+    for (i = 0; i < f->nattrs; i++) {
+        free(f->attrs[i].name);
+        free(f->attrs[i].value);
+    }
+
+    for (i = 0; i < f->nchildren; i++) {
+        em_filter_free(f->children[i]);
+    }
+
+    free(f->attrs);
+    free(f->children);
+    free(f);
+}
+
+
+em_filter_t *
+em_filter_attributes(const char *const *names, const char *const *values,
+    size_t n, const char **err)
+{
+    em_filter_t       *f;
+    em_filter_attr_t  *a;
+    size_t             i;
+
+    *err = NULL;
+
+    f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        *err = "out of memory";
+        return NULL;
+    }
+
+    if (n == 0) {
+        f->kind = EM_FILTER_TRUE;
+        return f;
+    }
+
+    f->kind = EM_FILTER_ATTRIBUTES;
+    f->attrs = calloc(n, sizeof(em_filter_attr_t));
+    if (f->attrs == NULL) {
+        *err = "out of memory";
+        goto failed;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (names[i] == NULL || values[i] == NULL) {
+            *err = "an attribute name or value is missing";
+            goto failed;
+        }
+
+        if (!em_filter_name_valid(names[i], strlen(names[i]))) {
+            *err = "attribute names must be lower-case letters and digits, "
+                   "starting with a letter";
+            goto failed;
+        }
+
+        a = &f->attrs[f->nattrs];
+        a->name = strdup(names[i]);
+        a->value = strdup(values[i]);
+        f->nattrs++;
+
+        if (a->name == NULL || a->value == NULL) {
+            *err = "out of memory";
+            goto failed;
+        }
+
+        a->name_len = strlen(a->name);
+        a->value_len = strlen(a->value);
+        a->lookup = em_filter_lookup_of(a->name);
+    }
+
+    qsort(f->attrs, f->nattrs, sizeof(em_filter_attr_t), em_filter_attr_cmp);
+
+    for (i = 1; i < f->nattrs; i++) {
+        if (strcmp(f->attrs[i - 1].name, f->attrs[i].name) == 0) {
+            *err = "an attribute is named twice";
+            goto failed;
+        }
+    }
+
+    for (i = 0; i < f->nattrs; i++) {
+        if (strcmp(f->attrs[i].name, "type") == 0
+            && f->attrs[i].value_len > 0)
+        {
+            f->exact_type = f->attrs[i].value;
+        }
+    }
+
+    return f;
+
+failed:
+
+    em_filter_free(f);
+    return NULL;
+}
+
+
+/*
+ * The value a filter compares with, as (pointer, length); 0 when the
+ * event has no such attribute.  An unset standard attribute and a
+ * missing extension both come out as "absent": see the comment at the
+ * top for why that is Knative's net result.
+ */
+static int
+em_filter_lookup(const em_event_t *ev, const em_filter_attr_t *a,
+    const char **v, size_t *len)
+{
+    const em_attr_t  *attr;
+    const char       *semi, *s, *e;
+
+    switch (a->lookup) {
+
+    case EM_LOOKUP_NEVER:
+        return 0;
+
+    case EM_LOOKUP_DATASCHEMA:
+        attr = em_event_attr(ev, "dataschema");
+        break;
+
+    case EM_LOOKUP_MEDIATYPE:
+        attr = em_event_attr(ev, "datacontenttype");
+        if (attr == NULL) {
+            return 0;
+        }
+
+        /* sdk-go: the text before ';', trimmed, or the whole value */
+        semi = memchr(attr->value, ';', attr->value_len);
+        if (semi == NULL) {
+            *v = attr->value;
+            *len = attr->value_len;
+            return 1;
+        }
+
+        s = attr->value;
+        e = semi;
+
+        while (s < e && (*s == ' ' || *s == '\t')) {
+            s++;
+        }
+
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+
+        *v = s;
+        *len = (size_t) (e - s);
+        return 1;
+
+    default:
+        attr = em_event_attr(ev, a->name);
+        break;
+    }
+
+    if (attr == NULL) {
+        return 0;
+    }
+
+    *v = attr->value;
+    *len = attr->value_len;
+    return 1;
+}
+
+
+static int
+em_filter_match_attributes(const em_filter_t *f, const em_event_t *ev)
+{
+    const em_filter_attr_t  *a;
+    const char              *v;
+    size_t                   i, len;
+
+    for (i = 0; i < f->nattrs; i++) {
+        a = &f->attrs[i];
+
+        if (!em_filter_lookup(ev, a, &v, &len)) {
+            return 0;
+        }
+
+        if (a->value_len == 0) {
+            if (len == 0) {
+                return 0;
+            }
+            continue;
+        }
+
+        if (len != a->value_len || memcmp(v, a->value, len) != 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
+em_filter_match(const em_filter_t *f, const em_event_t *ev)
+{
+    switch (f->kind) {
+
+    case EM_FILTER_TRUE:
+        return 1;
+
+    case EM_FILTER_ATTRIBUTES:
+        return em_filter_match_attributes(f, ev);
+
+    default:
+        /* kinds no constructor builds yet: select nothing */
+        return 0;
+    }
+}
+
+
+const char *
+em_filter_exact_type(const em_filter_t *f)
+{
+    return f->kind == EM_FILTER_ATTRIBUTES ? f->exact_type : NULL;
+}
+
+
+em_filter_kind_t
+em_filter_kind(const em_filter_t *f)
+{
+    return f->kind;
+}
+
+
+const char *
+em_filter_attribute(const em_filter_t *f, const char *name)
+{
+    size_t  i;
+
+    if (f->kind != EM_FILTER_ATTRIBUTES) {
+        return NULL;
+    }
+
+    for (i = 0; i < f->nattrs; i++) {
+        if (strcmp(f->attrs[i].name, name) == 0) {
+            return f->attrs[i].value_len ? f->attrs[i].value : NULL;
+        }
+    }
+
+    return NULL;
+}
+
+
+size_t
+em_filter_nattrs(const em_filter_t *f)
+{
+    return f->kind == EM_FILTER_ATTRIBUTES ? f->nattrs : 0;
+}
+
+
+int
+em_filter_attr_at(const em_filter_t *f, size_t i, const char **name,
+    const char **value)
+{
+    if (f->kind != EM_FILTER_ATTRIBUTES || i >= f->nattrs) {
+        return -1;
+    }
+
+    *name = f->attrs[i].name;
+    *value = f->attrs[i].value;
+    return 0;
+}
+
+
+int
+em_filter_write(const em_filter_t *f, em_buf_t *out)
+{
+    size_t  i;
+
+    switch (f->kind) {
+
+    case EM_FILTER_TRUE:
+        return em_buf_append_str(out, "true");
+
+    case EM_FILTER_ATTRIBUTES:
+        /* lengths first: no name or value can fake a separator */
+        if (em_buf_printf(out, "attributes(%zu", f->nattrs) != EM_OK) {
+            return EM_ERROR;
+        }
+
+        for (i = 0; i < f->nattrs; i++) {
+            if (em_buf_printf(out, " %zu:%s=%zu:", f->attrs[i].name_len,
+                              f->attrs[i].name, f->attrs[i].value_len)
+                    != EM_OK
+                || em_buf_append(out, f->attrs[i].value,
+                                 f->attrs[i].value_len) != EM_OK)
+            {
+                return EM_ERROR;
+            }
+        }
+
+        return em_buf_append_str(out, ")");
+
+    default:
+        return EM_ERROR;
+    }
+}
