@@ -325,6 +325,21 @@ sub pause {
     croak "EmTest::NATS: server is not running" unless $self->{pid};
     kill 'STOP', $self->{pid};
     $self->{paused} = 1;
+
+    # kill() only queues the signal: on a loaded machine the server's
+    # threads can go on serving for a moment.  Wait until every one of
+    # them is stopped, so that nothing sent after pause() is answered.
+    my $deadline = time + 5;
+    while (time < $deadline) {
+        my @states;
+        for my $stat (glob "/proc/$self->{pid}/task/*/stat") {
+            open my $fh, '<', $stat or next;
+            my $line = <$fh> // next;
+            push @states, $1 if $line =~ /^\d+ \(.*\) (\S)/;
+        }
+        last if @states && !grep { $_ ne 'T' && $_ ne 't' } @states;
+        sleep 0.005;
+    }
     return $self;
 }
 
