@@ -201,6 +201,10 @@ em_report_warn(em_report_t *r, long index, const char *attribute,
     va_list  ap;
     int      rc;
 
+    if (r->no_warnings) {
+        return EM_OK;
+    }
+
     va_start(ap, rule_fmt);
     rc = em_report_push(&r->warnings, &r->nwarnings, &r->cwarnings, index,
                         attribute, location, value, value_len, rule_fmt, ap);

@@ -143,10 +143,20 @@ ngx_http_event_mesh_process(ngx_http_request_t *r,
     lim.check_json_body = lcf->check_json_body ? 1 : 0;
 
     em_report_init(&report);
+    report.no_warnings = 1;
     batch = NULL;
 
     st = em_ce_parse_http(headers, nheaders, ctx->body, ctx->body_len, &lim,
                           &batch, &report);
+
+    if (st != EM_OK && st != EM_ERROR) {
+        /* refused: once more, for a report with the warnings too */
+        em_report_free(&report);
+        em_report_init(&report);
+
+        st = em_ce_parse_http(headers, nheaders, ctx->body, ctx->body_len,
+                              &lim, &batch, &report);
+    }
 
     switch (st) {
 

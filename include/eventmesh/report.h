@@ -28,6 +28,12 @@ typedef struct {
     size_t           nwarnings;
     size_t           cwarnings;
     const char      *mode;     /* "binary", "structured", "batch" */
+    /*
+     * 1: em_report_warn() records nothing.  An ingress that answers a
+     * valid event with an empty 202 never shows warnings, so it validates
+     * quietly and builds the full report only for an event it refuses.
+     */
+    unsigned         no_warnings:1;
 } em_report_t;
 
 void em_report_init(em_report_t *r);

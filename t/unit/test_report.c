@@ -139,6 +139,16 @@ test_json(void)
     em_buf_free(&b);
     em_report_free(&r);
 
+    /* a quiet report keeps the violations and drops the warnings */
+    em_report_init(&r);
+    r.no_warnings = 1;
+    ok(em_report_warn(&r, -1, "source", "header ce-source", "/s", 2,
+                      "relative") == EM_OK, "quiet warn succeeds");
+    em_report_add(&r, -1, "id", "header ce-id", NULL, 0, "missing");
+    is_long((long) r.nwarnings, 0, "quiet report: no warning recorded");
+    is_long((long) r.n, 1, "quiet report: violations still recorded");
+    em_report_free(&r);
+
     em_report_init(&r);
     em_buf_init(&b);
     em_report_to_json(&r, NULL, &b);
