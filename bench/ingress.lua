@@ -55,6 +55,20 @@ shapes.binary = function(path, body, id_len)
         "\r\n\r\n" .. body
 end
 
+-- Kyma's legacy JSON event (POST /{app}/v1/events): no event-id, so the
+-- ingress makes a UUIDv4 for each; the unique tag goes into the data.
+shapes.legacy = function(path, body, id_len)
+    local head = '{"event-type":"com.example.bench","event-type-version":"v1",'
+        .. '"event-time":"2024-01-01T10:00:00Z","data":{"tag":"'
+    local tail = '","payload":' .. body .. '}}'
+    return "POST " .. path .. " HTTP/1.1\r\n"
+        .. "Host: " .. host_header() .. "\r\n"
+        .. "Content-Type: application/json\r\n"
+        .. "Content-Length: " .. (#head + id_len + #tail) .. "\r\n"
+        .. "\r\n" .. head,
+        tail
+end
+
 n2xx = 0
 nother = 0
 
