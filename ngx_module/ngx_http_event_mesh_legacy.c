@@ -136,13 +136,7 @@ ngx_http_event_mesh_legacy_process(ngx_http_request_t *r,
     cln->handler = ngx_http_event_mesh_event_cleanup;
     cln->data = ev;
 
-    if (ngx_http_event_mesh_copy_str(r->pool, &ctx->id,
-                                     em_event_get(ev, "id")) != NGX_OK
-        || ngx_http_event_mesh_copy_str(r->pool, &ctx->type,
-                                     em_event_get(ev, "type")) != NGX_OK
-        || ngx_http_event_mesh_copy_str(r->pool, &ctx->source,
-                                     em_event_get(ev, "source")) != NGX_OK)
-    {
+    if (ngx_http_event_mesh_set_vars(r, ctx, ev) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -117,6 +117,8 @@ ngx_int_t ngx_http_event_mesh_add_variables(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_event_mesh_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *json, size_t len);
+ngx_int_t ngx_http_event_mesh_set_vars(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx, em_event_t *ev);
 ngx_int_t ngx_http_event_mesh_copy_str(ngx_pool_t *pool, ngx_str_t *dst,
     const char *src);
 ngx_int_t ngx_http_event_mesh_retry_after(ngx_http_request_t *r);

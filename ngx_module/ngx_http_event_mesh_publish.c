@@ -34,6 +34,8 @@ static ngx_int_t ngx_http_event_mesh_send_report(ngx_http_request_t *r,
     ngx_uint_t status, const char *error, em_report_t *report);
 static ngx_int_t ngx_http_event_mesh_unavailable(ngx_http_request_t *r,
     const char *reason);
+static ngx_int_t ngx_http_event_mesh_send_jansson(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *body);
 
 
 ngx_int_t
@@ -209,16 +211,7 @@ ngx_http_event_mesh_process(ngx_http_request_t *r,
         return ngx_http_event_mesh_send_json(r, NGX_HTTP_ACCEPTED, NULL, 0);
     }
 
-    if (ngx_http_event_mesh_copy_str(r->pool, &ctx->id,
-                                 em_event_get(batch->events[0], "id"))
-           != NGX_OK
-        || ngx_http_event_mesh_copy_str(r->pool, &ctx->type,
-                                 em_event_get(batch->events[0], "type"))
-           != NGX_OK
-        || ngx_http_event_mesh_copy_str(r->pool, &ctx->source,
-                                 em_event_get(batch->events[0], "source"))
-           != NGX_OK)
-    {
+    if (ngx_http_event_mesh_set_vars(r, ctx, batch->events[0]) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -310,9 +303,6 @@ static ngx_int_t
 ngx_http_event_mesh_answer(ngx_http_request_t *r,
     ngx_http_event_mesh_ctx_t *ctx)
 {
-    u_char                     *p;
-    char                       *dump;
-    size_t                      len;
     json_t                     *body, *stored;
     ngx_uint_t                  i, status, level;
     const char                 *error, *rule;
@@ -417,24 +407,7 @@ ngx_http_event_mesh_answer(ngx_http_request_t *r,
         json_object_set_new(body, "stored", stored);
     }
 
-    dump = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-
-    if (dump == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    len = ngx_strlen(dump);
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        free(dump);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(p, dump, len);
-    free(dump);
-
-    return ngx_http_event_mesh_send_json(r, status, p, len);
+    return ngx_http_event_mesh_send_jansson(r, status, body);
 }
 
 
@@ -533,6 +506,27 @@ ngx_http_event_mesh_headers(ngx_http_request_t *r, em_header_t **headers,
 }
 
 
+/* $event_mesh_id, $event_mesh_type and $event_mesh_source of an event */
+
+ngx_int_t
+ngx_http_event_mesh_set_vars(ngx_http_request_t *r,
+    ngx_http_event_mesh_ctx_t *ctx, em_event_t *ev)
+{
+    if (ngx_http_event_mesh_copy_str(r->pool, &ctx->id,
+                                     em_event_get(ev, "id")) != NGX_OK
+        || ngx_http_event_mesh_copy_str(r->pool, &ctx->type,
+                                        em_event_get(ev, "type")) != NGX_OK
+        || ngx_http_event_mesh_copy_str(r->pool, &ctx->source,
+                                        em_event_get(ev, "source"))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_event_mesh_copy_str(ngx_pool_t *pool, ngx_str_t *dst,
     const char *src)
@@ -597,9 +591,6 @@ ngx_int_t
 ngx_http_event_mesh_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *error, const char *rule)
 {
-    u_char  *p;
-    char    *dump;
-    size_t   len;
     json_t  *body;
 
     body = json_pack("{s:s, s:s}", "error", error, "rule", rule);
@@ -612,6 +603,20 @@ ngx_http_event_mesh_send_error(ngx_http_request_t *r, ngx_uint_t status,
                             json_stringn((const char *) r->method_name.data,
                                          r->method_name.len));
     }
+
+    return ngx_http_event_mesh_send_jansson(r, status, body);
+}
+
+
+/* Sends a JSON document built with jansson; takes the reference. */
+
+static ngx_int_t
+ngx_http_event_mesh_send_jansson(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *body)
+{
+    u_char  *p;
+    char    *dump;
+    size_t   len;
 
     dump = json_dumps(body, JSON_COMPACT);
     json_decref(body);
