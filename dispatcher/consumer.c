@@ -124,7 +124,7 @@ em_consumer_ack_wait(const em_trigger_t *t)
 }
 
 
-/* ---- status, shared with the loop ----------------------------------- */
+/* ---- status, shared with the loop ---------------------------------------- */
 
 static void
 em_rt_set_status(em_rt_t *rt, int ready, const char *reason,
@@ -177,7 +177,7 @@ em_rt_status(em_rt_t *rt, int *ready, char *reason, size_t rsize,
 }
 
 
-/* ---- the consumer ----------------------------------------------------- */
+/* ---- the consumer -------------------------------------------------------- */
 
 static void
 em_rt_consumer_config(em_rt_t *rt, jsConsumerConfig *cc, char *desc,
@@ -632,7 +632,7 @@ em_rt_thread(void *arg)
 }
 
 
-/* ---- life cycle (loop thread) ----------------------------------------- */
+/* ---- life cycle (loop thread) -------------------------------------------- */
 
 em_rt_t *
 em_rt_new(em_run_t *run, em_gen_t *gen, const em_trigger_t *t)

@@ -43,7 +43,7 @@ static void em_dl_send(em_dl_t *dl);
 static void em_dl_http_done(em_http_req_t *r);
 
 
-/* ---- end of an event ---------------------------------------------------- */
+/* ---- end of an event ----------------------------------------------------- */
 
 static void
 em_dl_timer_closed(uv_handle_t *h)
@@ -276,7 +276,7 @@ em_dl_request(em_dl_t *dl, const void **body, size_t *len)
 }
 
 
-/* ---- retries -------------------------------------------------------------- */
+/* ---- retries ------------------------------------------------------------- */
 
 static void
 em_dl_timer_fired(uv_timer_t *t)
@@ -397,6 +397,18 @@ em_dl_failed(em_dl_t *dl, long status, long code, const char *data,
         wait = em_retry_wait(d, dl->attempt, status,
                              em_http_header(&dl->http, "Retry-After"),
                              time(NULL));
+
+        if (em_log_current >= EM_LOG_DEBUG) {
+            em_dl_describe(dl, what, sizeof(what));
+            em_log_debug("trigger %s/%s: %s: attempt %d to the %s failed "
+                         "(%s): retry %d of %d in %lld ms", t->ns, t->name,
+                         what, dl->attempt,
+                         dl->phase == EM_DL_SUBSCRIBER ? "subscriber"
+                                                       : "dead-letter sink",
+                         dl->last, dl->attempt, d->retry,
+                         (long long) (wait / 1000000));
+        }
+
         em_dl_schedule(dl, wait);
         return;
     }
@@ -536,6 +548,15 @@ em_dl_reply(em_dl_t *dl)
     switch (kind) {
 
     case EM_REPLY_NONE:
+        /*
+         * Knative core would fail a non-empty body that is no CloudEvent
+         * (502, retried); plain "OK" answers are common, and the event
+         * did arrive, so it counts as delivered.
+         */
+        if (dl->http.body_total > 0) {
+            rt->stats->replies_ignored++;
+        }
+
         em_dl_delivered(dl);
         return;
 
@@ -663,7 +684,7 @@ em_dl_http_done(em_http_req_t *r)
 }
 
 
-/* ---- the start ---------------------------------------------------------- */
+/* ---- the start ----------------------------------------------------------- */
 
 /*
  * cnats 3.4.1 cannot parse an empty header value: it skips the CRLF after
@@ -856,7 +877,7 @@ em_dl_start(em_run_t *run, em_rt_t *rt, natsMsg *msg)
 }
 
 
-/* ---- housekeeping --------------------------------------------------------- */
+/* ---- housekeeping -------------------------------------------------------- */
 
 void
 em_dl_tick(em_run_t *run, uint64_t now_ms)

@@ -229,8 +229,11 @@ static const em_metrics_counter_t  em_metrics_counters[] = {
       "Reply events dropped by the hop limit (knativebrokerttl).",
       em_off(replies_dropped) },
     { "em_replies_invalid_total", "counter",
-      "200 responses that claimed to carry a CloudEvent but did not.",
-      em_off(replies_invalid) },
+      "200 responses that claimed to carry a CloudEvent but did not "
+      "(delivered; the reply is ignored).", em_off(replies_invalid) },
+    { "em_replies_ignored_total", "counter",
+      "200 responses with a body that is not a CloudEvent (delivered; no "
+      "reply).", em_off(replies_ignored) },
 };
 
 

@@ -31,6 +31,7 @@ struct em_stats_s {
     uint64_t       replies_published;
     uint64_t       replies_dropped;  /* hop limit reached */
     uint64_t       replies_invalid;  /* claimed to be a CloudEvent, was not */
+    uint64_t       replies_ignored;  /* a 200 body that is no CloudEvent */
     uint64_t       redelivered;      /* JetStream delivered it again */
 
     uint64_t       buckets[EM_METRICS_NBUCKETS];

@@ -58,7 +58,7 @@
 #define EM_RUN_GRACE_MS      10000
 #define EM_RUN_TICK_MS       1000
 #define EM_RUN_LAG_TICKS     5
-#define EM_RUN_PROVISION_RETRY_TICKS  10
+#define EM_RUN_PROVISION_RETRY_TICKS  3
 
 
 typedef struct {
@@ -79,6 +79,7 @@ typedef struct {
 
 
 static void em_run_provision(em_run_t *run, em_gen_t *gen, int reload);
+static void em_run_reload(em_run_t *run);
 
 
 uint64_t
@@ -88,7 +89,7 @@ em_run_now_ms(void)
 }
 
 
-/* ---- generations ---------------------------------------------------------- */
+/* ---- generations --------------------------------------------------------- */
 
 static em_gen_t *
 em_gen_load(const char *path, em_diag_t *diag)
@@ -151,7 +152,7 @@ em_gen_warnings(em_gen_t *gen)
 }
 
 
-/* ---- handoff from other threads ------------------------------------------- */
+/* ---- handoff from other threads ------------------------------------------ */
 
 void
 em_run_handoff(em_run_t *run, em_handoff_kind_t kind, em_rt_t *rt,
@@ -256,7 +257,7 @@ em_run_handoff_cb(uv_async_t *a)
 }
 
 
-/* ---- triggers ------------------------------------------------------------- */
+/* ---- triggers ------------------------------------------------------------ */
 
 static em_rt_t *
 em_run_add_trigger(em_run_t *run, em_gen_t *gen, const em_trigger_t *t)
@@ -422,7 +423,7 @@ em_run_apply(em_run_t *run, em_gen_t *gen)
 }
 
 
-/* ---- provisioning and reload (thread pool) --------------------------------- */
+/* ---- provisioning and reload (thread pool) ------------------------------- */
 
 static void
 em_run_provision_work(uv_work_t *w)
@@ -490,6 +491,13 @@ em_run_provision_after(uv_work_t *w, int status)
     }
 
     free(job);
+
+    /* a SIGHUP that came while this ran */
+    if (run->reload_again && !run->stopping && !run->reloading) {
+        run->reload_again = 0;
+        em_run_reload(run);
+    }
+
     em_run_check_stopped(run);
 }
 
@@ -540,9 +548,6 @@ em_run_reload_work(uv_work_t *w)
 }
 
 
-static void em_run_reload(em_run_t *run);
-
-
 static void
 em_run_reload_after(uv_work_t *w, int status)
 {
@@ -576,7 +581,7 @@ em_run_reload_after(uv_work_t *w, int status)
     em_diag_free(&job->diag);
     free(job);
 
-    if (run->reload_again && !run->stopping) {
+    if (run->reload_again && !run->stopping && !run->provisioning) {
         run->reload_again = 0;
         em_run_reload(run);
     }
@@ -619,7 +624,7 @@ em_run_reload(em_run_t *run)
 }
 
 
-/* ---- housekeeping ---------------------------------------------------------- */
+/* ---- housekeeping -------------------------------------------------------- */
 
 static void
 em_run_lag_work(uv_work_t *w)
@@ -724,7 +729,7 @@ em_run_tick(uv_timer_t *t)
 }
 
 
-/* ---- stopping -------------------------------------------------------------- */
+/* ---- stopping ------------------------------------------------------------ */
 
 static void
 em_run_handle_closed(uv_handle_t *h)
@@ -799,11 +804,13 @@ em_run_grace_over(uv_timer_t *t)
 static void
 em_run_stop(em_run_t *run, int signum)
 {
-    em_rt_t  *rt;
+    em_rt_t     *rt;
+    const char  *name;
+
+    name = signum == SIGINT ? "SIGINT" : "SIGTERM";
 
     if (run->stopping) {
-        em_log_warn("%s again: handing every event back now",
-                    strsignal(signum));
+        em_log_warn("%s again: handing every event back now", name);
         em_dl_abort_all(run);
         return;
     }
@@ -811,8 +818,8 @@ em_run_stop(em_run_t *run, int signum)
     run->stopping = 1;
 
     em_log_info("%s: stopping (%u event%s in delivery; running attempts "
-                "get up to %d s)", strsignal(signum), run->ndls,
-                run->ndls == 1 ? "" : "s", EM_RUN_GRACE_MS / 1000);
+                "get up to %d s)", name, run->ndls, run->ndls == 1 ? "" : "s",
+                EM_RUN_GRACE_MS / 1000);
 
     for (rt = run->rts; rt != NULL; rt = rt->next) {
         em_rt_stop(rt, 0);
@@ -843,7 +850,7 @@ em_run_signal(uv_signal_t *s, int signum)
 }
 
 
-/* ---- main ------------------------------------------------------------------ */
+/* ---- main ---------------------------------------------------------------- */
 
 static int
 em_run_init_loop(em_run_t *run, em_buf_t *err)
@@ -997,15 +1004,18 @@ cleanup:
 
 done:
 
+    /*
+     * cnats calls its handlers (with run) from its own threads, even
+     * after the connection is destroyed: join them before run goes.
+     */
+    nats_CloseAndWait(2000);
+
     em_gen_unref(run->gen);
     em_metrics_free(&run->metrics);
     pthread_mutex_destroy(&run->ho_mu);
     em_diag_free(&diag);
     em_buf_free(&err);
     free(run);
-
-    /* join cnats's threads so that nothing runs past main */
-    nats_CloseAndWait(2000);
 
     return rc;
 }

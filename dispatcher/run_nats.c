@@ -41,7 +41,7 @@ em_run_nats_disconnected(natsConnection *nc, void *data)
 
     run = data;
 
-    /* the closed handler also lands here when we close it ourselves */
+    /* our own close lands here too, after em_run_nats_close() */
     if (atomic_exchange(&run->nats_up, 0) == 1) {
         atomic_fetch_add(&run->nats_disconnects, 1);
         em_log_warn("NATS connection lost: reconnecting (deliveries "
@@ -128,10 +128,6 @@ em_run_nats_connect(em_run_t *run, const em_config_t *cf, em_buf_t *err)
 
     if (s == NATS_OK) {
         s = natsOptions_SetReconnectedCB(opts, em_run_nats_reconnected, run);
-    }
-
-    if (s == NATS_OK) {
-        s = natsOptions_SetClosedCB(opts, em_run_nats_disconnected, run);
     }
 
     if (s != NATS_OK) {
