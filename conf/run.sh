@@ -40,7 +40,7 @@ wait_port() {
     exit 1
 }
 
-for port in 4222 8080; do
+for port in 4222 8080 8090 9090; do
     if port_busy "$port"; then
         echo "127.0.0.1:$port is already in use; stop what listens there first" >&2
         exit 1
@@ -54,6 +54,18 @@ wait_port 4222 nats-server "$!"
 echo "nats-server with JetStream on nats://127.0.0.1:4222 (log: run/nats-server.log)"
 
 build/event-mesh-dispatcher provision -c conf/dispatcher.yaml
+
+# The sample subscriber of conf/triggers/user-created.yaml: prints every
+# event it receives.
+perl t/inc/EmTest/Subscriber.pm --print --port 8090 &
+pids+=($!)
+wait_port 8090 subscriber "$!"
+echo "sample subscriber on http://127.0.0.1:8090 (prints what it receives below)"
+
+build/event-mesh-dispatcher -c conf/dispatcher.yaml 2>"$run/dispatcher.log" &
+pids+=($!)
+wait_port 9090 event-mesh-dispatcher "$!"
+echo "event-mesh-dispatcher with conf/triggers/ (admin http://127.0.0.1:9090, log: run/dispatcher.log)"
 
 /usr/sbin/nginx -p "$top/" -c conf/nginx.conf -g 'daemon off;' &
 pids+=($!)
@@ -70,18 +82,25 @@ Send an event (binary mode):
       -d '{"name":"Ada"}'
 
 A 202 means the event is stored in the JetStream stream EM_default_default;
-a 400 lists every rule the event broke.  A legacy (Kyma) event of the
-application "mock":
+a 400 lists every rule the event broke.
+
+A legacy (Kyma) event of the application "mock", which the sample Trigger
+(type user.created, eventtypeversion v1, source mock) delivers to the
+sample subscriber, printed here:
 
   curl -i http://127.0.0.1:8080/mock/v1/events \
       -d '{"event-type":"user.created","event-type-version":"v1",
            "event-time":"2024-01-01T10:00:00Z","data":{"name":"Ada"}}'
 
+What "mock" is subscribed to, as Kyma answered it:
+
+  curl http://127.0.0.1:8080/mock/v1/events/subscribed
+
+Triggers and their state:  curl http://127.0.0.1:9090/triggers
 NATS state per worker:
 
   curl http://127.0.0.1:8080/event-mesh/status
 
-Trigger delivery (the dispatcher) is not part of this build yet.
 Press Ctrl-C to stop.
 MSG
 

@@ -25,7 +25,6 @@
 /* Exit statuses; 2 also for "not implemented", which is not a usage error */
 #define EM_EXIT_OK              0
 #define EM_EXIT_FAILURE         1
-#define EM_EXIT_NOT_IMPLEMENTED 2
 #define EM_EXIT_USAGE           64
 
 
