@@ -35,10 +35,17 @@ em_nats_encode_headers(const em_event_t *ev, em_buf_t *out)
             return EM_EINVALID;
         }
 
+        /*
+         * An empty value is written as the quoted-string "": cnats 3.4.1
+         * reads "ce-x: " followed by CRLF as if the next line were its
+         * value, and the decoders of the binding unquote it anyway.
+         */
         if (em_buf_append_str(out, "ce-") != EM_OK
             || em_buf_append_str(out, a->name) != EM_OK
             || em_buf_append_str(out, ": ") != EM_OK
-            || em_pct_encode(out, a->value, a->value_len) != EM_OK
+            || (a->value_len == 0
+                ? em_buf_append_str(out, "\"\"")
+                : em_pct_encode(out, a->value, a->value_len)) != EM_OK
             || em_buf_append_str(out, "\r\n") != EM_OK)
         {
             return EM_ERROR;
@@ -126,6 +133,14 @@ em_nats_attr(em_event_t *ev, const char *line, size_t len, size_t colon)
     }
     while (ve > vb && (line[ve - 1] == ' ' || line[ve - 1] == '\t')) {
         ve--;
+    }
+
+    /*
+     * The encoder writes an empty value as "" and percent-encodes every
+     * other '"', so a value of exactly two quotes is the empty string.
+     */
+    if (ve - vb == 2 && line[vb] == '"' && line[vb + 1] == '"') {
+        vb = ve;
     }
 
     why = em_pct_decode(&dec, line + vb, ve - vb);

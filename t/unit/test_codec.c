@@ -122,6 +122,33 @@ test_nats_encode(void)
 
     em_buf_free(&hdr);
     ce_free(&r);
+
+    /* an empty extension value: written "" and read back empty */
+    ce_parse(&r, "", CE_H("ce-specversion", "1.0", "ce-id", "2",
+             "ce-source", "/s", "ce-type", "t", "ce-emptyext", "",
+             "ce-next", "v"));
+    if (!ce_accepts(&r, "event with an empty extension")) {
+        ce_free(&r);
+        return;
+    }
+
+    em_buf_init(&hdr);
+    em_nats_encode_headers(r.batch->events[0], &hdr);
+    ok(strstr(hdr.data, "\r\nce-emptyext: \"\"\r\nce-next: v\r\n") != NULL,
+       "an empty value is the quoted-string \"\", never a bare \": \"");
+    {
+        em_event_t  *back = NULL;
+        const char  *err;
+
+        ok(em_nats_decode(hdr.data, hdr.len, NULL, 0, &back, &err) == EM_OK
+           && back != NULL && em_event_get(back, "emptyext") != NULL
+           && em_event_get(back, "emptyext")[0] == '\0'
+           && strcmp(em_event_get(back, "next"), "v") == 0,
+           "the empty value decodes back to empty");
+        em_event_free(back);
+    }
+    em_buf_free(&hdr);
+    ce_free(&r);
 }
 
 
