@@ -51,7 +51,7 @@ FUZZ_SECONDS ?= 30
 
 .PHONY: all deps deps-fuzz deps-bench lib module dispatcher unit test \
         test-run test-unit test-valgrind test-asan fuzz fuzz-build fuzz-smoke run clean \
-        bench bench-ingress
+        bench bench-ingress bench-dispatch
 
 all: lib module dispatcher unit
 
@@ -100,7 +100,7 @@ $(LIB): $(CORE_OBJS)
 
 module: $(MODULE)
 
-$(NGX_BUILD)/Makefile: config core ngx_module
+$(NGX_BUILD)/objs/Makefile: config core ngx_module
 	@rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
 	source $(NGX_BUILD)/conf_flags && cd $(NGX_BUILD) && \
@@ -110,7 +110,7 @@ $(NGX_BUILD)/Makefile: config core ngx_module
 	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 \
 	    || { tail -20 configure.log; exit 1; }
 
-$(MODULE): $(NGX_BUILD)/Makefile $(NGX_SRCS) $(CORE_SRCS) $(CORE_HDRS)
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(NGX_SRCS) $(CORE_SRCS) $(CORE_HDRS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 	cp $(NGX_BUILD)/objs/ngx_http_event_mesh_module.so $@.tmp
 	mv -f $@.tmp $@
@@ -184,7 +184,7 @@ test-asan: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/t/lsan.suppress:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	TEST_NGINX_LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) \
-	    $(MAKE) BUILD=build-asan test-run
+	    $(MAKE) BUILD=build-asan OPT="-O1 -g" SAN="$(ASAN_SAN)" test-run
 
 # --- fuzzing --------------------------------------------------------------
 
@@ -229,11 +229,19 @@ $(BUILD)/bench/js-pub: bench/js_pub.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< -lnats -lpthread
 
+$(BUILD)/bench/js-consume: bench/js_consume.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< -lnats -lpthread
+
 bench-ingress: deps deps-bench
 	$(MAKE) all $(BUILD)/bench/js-pub
 	bench/ingress.sh
 
-bench: bench-ingress
+bench-dispatch: deps deps-bench
+	$(MAKE) all $(BUILD)/bench/js-pub $(BUILD)/bench/js-consume
+	bench/dispatch.sh
+
+bench: bench-ingress bench-dispatch
 
 # --- run ------------------------------------------------------------------
 
