@@ -10,6 +10,7 @@
  *
  *   js-pub [pub] -s URL -j SUBJECT [-c WINDOW] [-n COUNT | -d SECONDS]
  *                [-z BYTES] [-m inbox|async] [-t TYPE] [-o SOURCE]
+ *                [-r EVENTS_PER_S]
  *   js-pub info  -s URL -S STREAM
  *   js-pub add   -s URL -S STREAM -j SUBJECTS [-B MAXBYTES] [-D DUPSECONDS]
  *
@@ -17,6 +18,11 @@
  * "info" prints the stream's message count (the benchmark checks with it
  * that every 202 is really stored); "add" creates a broker stream the way
  * the dispatcher would, for when the dispatcher cannot be used.
+ *
+ * With -r the events are sent at that fixed rate instead of as fast as the
+ * window allows, each with a ce-benchsent extension holding its send time
+ * (CLOCK_REALTIME, microseconds since the epoch): the dispatch benchmark
+ * reads it back in the subscriber's access log for end-to-end latency.
  */
 
 #include <nats/nats.h>
@@ -60,6 +66,7 @@ typedef struct {
     int                  window;
     long long            count;
     double               seconds;
+    double               rate;
     size_t               size;
     int64_t              max_bytes;
     int64_t              dup_seconds;
@@ -121,6 +128,7 @@ jp_usage(void)
         "[-n COUNT | -d SECONDS]\n"
         "                    [-z BYTES] [-m inbox|async] [-t TYPE] "
         "[-o SOURCE]\n"
+        "                    [-r EVENTS_PER_S]\n"
         "       js-pub info -s URL -S STREAM\n"
         "       js-pub add  -s URL -S STREAM -j SUBJECTS [-B MAXBYTES] "
         "[-D DUPSECONDS]\n"
@@ -130,7 +138,9 @@ jp_usage(void)
         "  -z  JSON body size in bytes (default 1024, at least 10)\n"
         "  -m  inbox: PUB with a reply subject under one wildcard inbox "
         "(default);\n"
-        "      async: cnats js_PublishMsgAsync with an ack handler\n");
+        "      async: cnats js_PublishMsgAsync with an ack handler\n"
+        "  -r  send at this many events/s, each with ce-benchsent (its send\n"
+        "      time in microseconds since the epoch)\n");
 }
 
 
@@ -522,7 +532,7 @@ jp_publish_one(jp_t *jp, uint64_t idx)
 {
     natsMsg     *m;
     natsStatus   s;
-    char         id[96], msgid[JP_MSG_ID_LEN + 1], reply[128];
+    char         id[96], msgid[JP_MSG_ID_LEN + 1], reply[128], sent[32];
 
     snprintf(id, sizeof(id), "jsp-%016" PRIx64 "-%" PRIu64, jp->tag, idx);
 
@@ -557,6 +567,16 @@ jp_publish_one(jp_t *jp, uint64_t idx)
     }
     if (s == NATS_OK) {
         s = natsMsgHeader_Set(m, "Nats-Msg-Id", msgid);
+    }
+    if (s == NATS_OK && jp->rate > 0) {
+        struct timespec  now;
+
+        /* wall clock: the subscriber's log compares it with its own */
+        clock_gettime(CLOCK_REALTIME, &now);
+        snprintf(sent, sizeof(sent), "%" PRIu64,
+                 (uint64_t) now.tv_sec * 1000000 + (uint64_t) now.tv_nsec
+                 / 1000);
+        s = natsMsgHeader_Set(m, "ce-benchsent", sent);
     }
 
     if (s == NATS_OK) {
@@ -657,6 +677,26 @@ jp_pub(jp_t *jp)
 
     for (i = 0; jp->count <= 0 || i < (uint64_t) jp->count; i++) {
 
+        if (jp->rate > 0) {
+            uint64_t  due;
+
+            /*
+             * Each event has its own due time from the start: a late one
+             * does not delay the rest, so the rate holds on average.
+             */
+            due = start + (uint64_t) ((double) i * 1e9 / jp->rate);
+            if (due >= stop_at) {
+                break;
+            }
+            ts.tv_sec = (time_t) (due / 1000000000ULL);
+            ts.tv_nsec = (long) (due % 1000000000ULL);
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)
+                   == EINTR)
+            {
+                /* a signal cut the sleep short: sleep the rest */
+            }
+        }
+
         pthread_mutex_lock(&jp->lock);
 
         last_seen = jp->acked + jp->errors + jp->duplicates;
@@ -722,13 +762,13 @@ jp_pub(jp_t *jp)
         printf("result tool=js-pub mode=%s window=%d size=%zu subject=%s "
                "published=%" PRIu64 " acked=%" PRIu64 " errors=%" PRIu64
                " duplicates=%" PRIu64 " seconds=%.3f events_per_s=%.0f "
-               "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+               "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f rate=%.0f\n",
                jp->mode == JP_INBOX ? "inbox" : "async", jp->window,
                jp->size, jp->subject, i, jp->acked, jp->errors,
                jp->duplicates, secs,
                secs > 0 ? (double) jp->acked / secs : 0.0,
                jp_percentile_ms(jp, 0.50), jp_percentile_ms(jp, 0.99),
-               (double) jp->max_ns / 1e6);
+               (double) jp->max_ns / 1e6, jp->rate);
         fflush(stdout);
     }
 
@@ -778,7 +818,7 @@ main(int argc, char **argv)
         return 2;
     }
 
-    while ((c = getopt(argc, argv, "s:j:S:c:n:d:z:m:t:o:B:D:h")) != -1) {
+    while ((c = getopt(argc, argv, "s:j:S:c:n:d:z:m:t:o:B:D:r:h")) != -1) {
         switch (c) {
         case 's':
             jp.url = optarg;
@@ -823,6 +863,12 @@ main(int argc, char **argv)
                         "\"%s\"\n", optarg);
                 return 2;
             }
+            break;
+        case 'r':
+            if (jp_parse_num("r", optarg, 1, 1000000, &v) != 0) {
+                return 2;
+            }
+            jp.rate = (double) v;
             break;
         case 't':
             jp.type = optarg;
