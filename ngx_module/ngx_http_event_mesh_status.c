@@ -42,7 +42,8 @@ ngx_http_event_mesh_status_handler(ngx_http_request_t *r)
                  "\"failed\":,\"timeouts\":,\"reconnects\":,"
                  "\"max_payload\":}}\n")
           + NGX_INT64_LEN
-          + 2 * st.server.len   /* escaping can at most double, ASCII */
+          + ngx_escape_json(NULL, st.server.data, st.server.len)
+          + st.server.len
           + 9 * NGX_INT64_LEN;
 
     p = ngx_pnalloc(r->pool, len);
