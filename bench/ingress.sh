@@ -103,51 +103,9 @@ wanted() {
 
 # --- helpers --------------------------------------------------------------
 
-die() {
-    echo "bench-ingress: $*" >&2
-    exit 1
-}
-
-need() {
-    [ -x "$1" ] || die "$1 is missing: $2"
-}
-
-port_busy() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-    local p
-    for _ in $(seq 1 100); do
-        p=$((20000 + RANDOM % 40000))
-        port_busy "$p" || { echo "$p"; return 0; }
-    done
-    die "found no free port on 127.0.0.1"
-}
-
-# wait_log PID FILE PATTERN WHAT: the process must stay alive until its log
-# says it is ready; a port that merely answers may belong to someone else.
-wait_log() {
-    local pid=$1 file=$2 pattern=$3 what=$4
-    for _ in $(seq 1 100); do
-        kill -0 "$pid" 2>/dev/null || {
-            tail -5 "$file" >&2 || true
-            die "$what exited while starting (log: $file)"
-        }
-        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    tail -5 "$file" >&2 || true
-    die "$what did not get ready within 10 s (log: $file)"
-}
-
-# utime + stime of one process, in clock ticks; 0 once it is gone.
-cpu_ticks() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    # fields after the ")" that ends the command name: 12th and 13th
-    echo "${stat##*) }" | awk '{ print $12 + $13 }'
-}
+bench_name=bench-ingress
+# shellcheck source=bench/lib.sh disable=SC2034
+. bench/lib.sh
 
 nginx_ticks() {
     local sum=0 pid
@@ -155,22 +113,6 @@ nginx_ticks() {
         sum=$((sum + $(cpu_ticks "$pid")))
     done
     echo "$sum"
-}
-
-# get KEY LINE: value of key=value in a result line
-get() {
-    local kv
-    for kv in $2; do
-        case $kv in "$1="*) echo "${kv#*=}"; return 0 ;; esac
-    done
-    echo "?"
-}
-
-stream_msgs() {
-    local line
-    line=$("$jspub" info -s "$nats_url" -S "$stream") \
-        || die "cannot read stream $stream back"
-    get messages "$line"
 }
 
 # busy ticks of all CPUs together, whoever used them
