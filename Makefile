@@ -225,11 +225,11 @@ fuzz-smoke: FUZZ_SECONDS = 30
 
 # --- benchmarks -----------------------------------------------------------
 
-$(BUILD)/bench/js-pub: bench/js_pub.c
+$(BUILD)/bench/js-pub: bench/js_pub.c bench/js_common.h
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< -lnats -lpthread
 
-$(BUILD)/bench/js-consume: bench/js_consume.c
+$(BUILD)/bench/js-consume: bench/js_consume.c bench/js_common.h
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< -lnats -lpthread
 

@@ -19,6 +19,8 @@
 
 #include <nats/nats.h>
 
+#include "js_common.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -110,28 +112,10 @@ jc_parse_num(const char *opt, const char *s, long long min, long long max,
 static natsStatus
 jc_connect(jc_t *jc)
 {
-    natsOptions  *opts;
     natsStatus    s;
     jsOptions     o;
 
-    s = natsOptions_Create(&opts);
-    if (s == NATS_OK) {
-        s = natsOptions_SetURL(opts, jc->url);
-    }
-    if (s == NATS_OK) {
-        s = natsOptions_SetName(opts, "js-consume");
-    }
-    if (s == NATS_OK) {
-        s = natsOptions_SetTimeout(opts, 2000);
-    }
-    if (s == NATS_OK) {
-        /* a reconnect in the middle would hide an outage in the figure */
-        s = natsOptions_SetAllowReconnect(opts, false);
-    }
-    if (s == NATS_OK) {
-        s = natsConnection_Connect(&jc->nc, opts);
-    }
-    natsOptions_Destroy(opts);
+    s = bench_nats_connect(jc->url, "js-consume", &jc->nc);
 
     if (s != NATS_OK) {
         char  what[512];

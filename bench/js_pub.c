@@ -27,6 +27,8 @@
 
 #include <nats/nats.h>
 
+#include "js_common.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -361,28 +363,9 @@ jp_on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 static natsStatus
 jp_connect(jp_t *jp)
 {
-    natsOptions  *opts;
     natsStatus    s;
 
-    s = natsOptions_Create(&opts);
-    if (s == NATS_OK) {
-        s = natsOptions_SetURL(opts, jp->url);
-    }
-    if (s == NATS_OK) {
-        s = natsOptions_SetName(opts, "js-pub");
-    }
-    if (s == NATS_OK) {
-        s = natsOptions_SetTimeout(opts, 2000);
-    }
-    if (s == NATS_OK) {
-        /* a reconnect in the middle would hide an outage in the figure */
-        s = natsOptions_SetAllowReconnect(opts, false);
-    }
-    if (s == NATS_OK) {
-        s = natsConnection_Connect(&jp->nc, opts);
-    }
-
-    natsOptions_Destroy(opts);
+    s = bench_nats_connect(jp->url, "js-pub", &jp->nc);
 
     if (s != NATS_OK) {
         char  what[512];
