@@ -63,20 +63,18 @@ em_nats_fail(em_buf_t *err, const char *what, natsStatus s)
 }
 
 
-int
-em_nats_connect(const em_config_t *cf, const char *client_name,
-    int64_t timeout_ms, int reconnect, natsConnection **nc, em_buf_t *err)
+natsStatus
+em_nats_options(const em_config_t *cf, const char *client_name,
+    int64_t timeout_ms, natsOptions **out)
 {
     natsOptions  *opts;
     natsStatus    s;
-    em_buf_t      servers;
 
-    *nc = NULL;
-    opts = NULL;
+    *out = NULL;
 
     s = natsOptions_Create(&opts);
     if (s != NATS_OK) {
-        return em_nats_fail(err, "cannot set up the NATS client", s);
+        return s;
     }
 
     s = natsOptions_SetServers(opts, (const char **) cf->servers,
@@ -103,9 +101,32 @@ em_nats_connect(const em_config_t *cf, const char *client_name,
         s = natsOptions_SetName(opts, client_name);
     }
 
-    if (s == NATS_OK) {
-        s = natsOptions_SetAllowReconnect(opts, reconnect ? true : false);
+    if (s != NATS_OK) {
+        natsOptions_Destroy(opts);
+        return s;
     }
+
+    *out = opts;
+    return NATS_OK;
+}
+
+
+int
+em_nats_connect(const em_config_t *cf, const char *client_name,
+    int64_t timeout_ms, int reconnect, natsConnection **nc, em_buf_t *err)
+{
+    natsOptions  *opts;
+    natsStatus    s;
+    em_buf_t      servers;
+
+    *nc = NULL;
+
+    s = em_nats_options(cf, client_name, timeout_ms, &opts);
+    if (s != NATS_OK) {
+        return em_nats_fail(err, "cannot set up the NATS client", s);
+    }
+
+    s = natsOptions_SetAllowReconnect(opts, reconnect ? true : false);
 
     if (s == NATS_OK && reconnect) {
         /* the daemon outlives any outage; it never gives up */

@@ -23,6 +23,14 @@
  * connection later survives outages.  Returns EM_OK, or EM_ERROR with a
  * message in err that names the servers but never the credentials.
  */
+/*
+ * Client options from dispatcher.yaml: the servers in their configured
+ * order, credentials, connect timeout and client name; the caller adds
+ * its reconnect policy and callbacks and destroys them.
+ */
+natsStatus em_nats_options(const em_config_t *cf, const char *client_name,
+    int64_t timeout_ms, natsOptions **out);
+
 int em_nats_connect(const em_config_t *cf, const char *client_name,
     int64_t timeout_ms, int reconnect, natsConnection **nc, em_buf_t *err);
 

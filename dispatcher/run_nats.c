@@ -80,33 +80,8 @@ em_run_nats_connect(em_run_t *run, const em_config_t *cf, em_buf_t *err)
     em_buf_init(&servers);
     (void) em_nats_servers_text(cf, &servers);
 
-    s = natsOptions_Create(&opts);
-
-    if (s == NATS_OK) {
-        s = natsOptions_SetServers(opts, (const char **) cf->servers,
-                                   (int) cf->nservers);
-    }
-
-    /* the configured order is the operator's preference */
-    if (s == NATS_OK) {
-        s = natsOptions_SetNoRandomize(opts, true);
-    }
-
-    if (s == NATS_OK && cf->user != NULL) {
-        s = natsOptions_SetUserInfo(opts, cf->user, cf->password);
-    }
-
-    if (s == NATS_OK && cf->token != NULL) {
-        s = natsOptions_SetToken(opts, cf->token);
-    }
-
-    if (s == NATS_OK) {
-        s = natsOptions_SetTimeout(opts, EM_NATS_CONNECT_TIMEOUT_MS);
-    }
-
-    if (s == NATS_OK) {
-        s = natsOptions_SetName(opts, "event-mesh-dispatcher");
-    }
+    s = em_nats_options(cf, "event-mesh-dispatcher",
+                        EM_NATS_CONNECT_TIMEOUT_MS, &opts);
 
     if (s == NATS_OK) {
         s = natsOptions_SetMaxReconnect(opts, -1);
