@@ -1,7 +1,12 @@
 /*
  * Trigger filters.  A filter is compiled once per configuration load and
  * evaluated for every event a consumer receives, so evaluation only reads:
- * no allocation, no copies, lengths compared before bytes.
+ * no allocation, no copies, lengths compared before bytes.  The filters
+ * dialect's nodes (exact, prefix, suffix, all, any, not) share the pairs
+ * and the lookup of filter.attributes; since their constructors refuse
+ * what Knative turns into "no filter" (empty values, empty lists), every
+ * node answers plainly pass or fail and Knative's third answer is not
+ * needed.
  *
  * Attribute lookup follows Knative's LookupAttribute (eventing
  * pkg/eventfilter/attributes): the standard attributes always exist, with
@@ -35,7 +40,8 @@ typedef struct {
 struct em_filter_s {
     em_filter_kind_t    kind;
 
-    em_filter_attr_t   *attrs;      /* EM_FILTER_ATTRIBUTES, sorted */
+    /* ATTRIBUTES, EXACT, PREFIX, SUFFIX: sorted by name */
+    em_filter_attr_t   *attrs;
     size_t              nattrs;
 
     /* the dialect's composite kinds (all, any, not) keep their operands
@@ -43,7 +49,8 @@ struct em_filter_s {
     em_filter_t       **children;
     size_t              nchildren;
 
-    const char         *exact_type; /* points into attrs */
+    const char         *exact_type; /* points into attrs, ours or a
+                                       child's: see em_filter_pinned() */
 };
 
 
@@ -120,44 +127,39 @@ em_filter_free(em_filter_t *f)
 }
 
 
-em_filter_t *
-em_filter_attributes(const char *const *names, const char *const *values,
-    size_t n, const char **err)
+/*
+ * The pairs of f (already allocated, kind set) from names and values.
+ * Empty values are refused unless empty_ok (filter.attributes' "any").
+ */
+static int
+em_filter_pairs(em_filter_t *f, const char *const *names,
+    const char *const *values, size_t n, int empty_ok, const char **err)
 {
-    em_filter_t       *f;
     em_filter_attr_t  *a;
     size_t             i;
 
-    *err = NULL;
-
-    f = calloc(1, sizeof(*f));
-    if (f == NULL) {
-        *err = "out of memory";
-        return NULL;
-    }
-
-    if (n == 0) {
-        f->kind = EM_FILTER_TRUE;
-        return f;
-    }
-
-    f->kind = EM_FILTER_ATTRIBUTES;
     f->attrs = calloc(n, sizeof(em_filter_attr_t));
     if (f->attrs == NULL) {
         *err = "out of memory";
-        goto failed;
+        return -1;
     }
 
     for (i = 0; i < n; i++) {
         if (names[i] == NULL || values[i] == NULL) {
             *err = "an attribute name or value is missing";
-            goto failed;
+            return -1;
         }
 
         if (!em_filter_name_valid(names[i], strlen(names[i]))) {
             *err = "attribute names must be lower-case letters and digits, "
                    "starting with a letter";
-            goto failed;
+            return -1;
+        }
+
+        if (!empty_ok && values[i][0] == '\0') {
+            *err = "an empty value is not allowed (Knative would skip the "
+                   "filter and pass every event)";
+            return -1;
         }
 
         a = &f->attrs[f->nattrs];
@@ -167,7 +169,7 @@ em_filter_attributes(const char *const *names, const char *const *values,
 
         if (a->name == NULL || a->value == NULL) {
             *err = "out of memory";
-            goto failed;
+            return -1;
         }
 
         a->name_len = strlen(a->name);
@@ -180,24 +182,205 @@ em_filter_attributes(const char *const *names, const char *const *values,
     for (i = 1; i < f->nattrs; i++) {
         if (strcmp(f->attrs[i - 1].name, f->attrs[i].name) == 0) {
             *err = "an attribute is named twice";
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The non-empty value f requires name to equal for every event it
+ * passes, when that follows from the structure alone: a pair of
+ * filter.attributes or exact, or of any operand of an all (an all under
+ * an all is still a conjunction).  any and not are never looked into:
+ * `any: [exact type a, exact type b]` passes two types, `not: exact type
+ * a` every type but one.
+ */
+static const char *
+em_filter_pinned(const em_filter_t *f, const char *name)
+{
+    const char  *v;
+    size_t       i;
+
+    switch (f->kind) {
+
+    case EM_FILTER_ATTRIBUTES:
+    case EM_FILTER_EXACT:
+        for (i = 0; i < f->nattrs; i++) {
+            if (strcmp(f->attrs[i].name, name) == 0) {
+                return f->attrs[i].value_len ? f->attrs[i].value : NULL;
+            }
+        }
+        return NULL;
+
+    case EM_FILTER_ALL:
+        for (i = 0; i < f->nchildren; i++) {
+            v = em_filter_pinned(f->children[i], name);
+            if (v != NULL) {
+                return v;
+            }
+        }
+        return NULL;
+
+    default:
+        return NULL;
+    }
+}
+
+
+static em_filter_t *
+em_filter_map(em_filter_kind_t kind, const char *const *names,
+    const char *const *values, size_t n, const char **err)
+{
+    em_filter_t  *f;
+
+    *err = NULL;
+
+    f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        *err = "out of memory";
+        return NULL;
+    }
+
+    if (n == 0) {
+        if (kind == EM_FILTER_ATTRIBUTES) {
+            f->kind = EM_FILTER_TRUE;
+            return f;
+        }
+
+        free(f);
+        *err = "at least one attribute is needed (Knative would pass every "
+               "event)";
+        return NULL;
+    }
+
+    f->kind = kind;
+
+    if (em_filter_pairs(f, names, values, n, kind == EM_FILTER_ATTRIBUTES,
+                        err)
+        != 0)
+    {
+        em_filter_free(f);
+        return NULL;
+    }
+
+    if (kind == EM_FILTER_ATTRIBUTES || kind == EM_FILTER_EXACT) {
+        f->exact_type = em_filter_pinned(f, "type");
+    }
+
+    return f;
+}
+
+
+em_filter_t *
+em_filter_attributes(const char *const *names, const char *const *values,
+    size_t n, const char **err)
+{
+    return em_filter_map(EM_FILTER_ATTRIBUTES, names, values, n, err);
+}
+
+
+em_filter_t *
+em_filter_exact(const char *const *names, const char *const *values,
+    size_t n, const char **err)
+{
+    return em_filter_map(EM_FILTER_EXACT, names, values, n, err);
+}
+
+
+em_filter_t *
+em_filter_prefix(const char *const *names, const char *const *values,
+    size_t n, const char **err)
+{
+    return em_filter_map(EM_FILTER_PREFIX, names, values, n, err);
+}
+
+
+em_filter_t *
+em_filter_suffix(const char *const *names, const char *const *values,
+    size_t n, const char **err)
+{
+    return em_filter_map(EM_FILTER_SUFFIX, names, values, n, err);
+}
+
+
+static em_filter_t *
+em_filter_list(em_filter_kind_t kind, em_filter_t **children, size_t n,
+    const char **err)
+{
+    em_filter_t  *f;
+    size_t        i;
+
+    *err = NULL;
+
+    for (i = 0; i < n; i++) {
+        if (children[i] == NULL) {
+            *err = "an operand is missing";
             goto failed;
         }
     }
 
-    for (i = 0; i < f->nattrs; i++) {
-        if (strcmp(f->attrs[i].name, "type") == 0
-            && f->attrs[i].value_len > 0)
-        {
-            f->exact_type = f->attrs[i].value;
-        }
+    if (n == 0) {
+        *err = kind == EM_FILTER_NOT
+               ? "an operand is missing"
+               : "at least one filter is needed (Knative would pass every "
+                 "event)";
+        goto failed;
+    }
+
+    f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        *err = "out of memory";
+        goto failed;
+    }
+
+    f->children = malloc(n * sizeof(em_filter_t *));
+    if (f->children == NULL) {
+        free(f);
+        *err = "out of memory";
+        goto failed;
+    }
+
+    memcpy(f->children, children, n * sizeof(em_filter_t *));
+    f->nchildren = n;
+    f->kind = kind;
+
+    if (kind == EM_FILTER_ALL) {
+        f->exact_type = em_filter_pinned(f, "type");
     }
 
     return f;
 
 failed:
 
-    em_filter_free(f);
+    for (i = 0; i < n; i++) {
+        em_filter_free(children[i]);
+    }
+
     return NULL;
+}
+
+
+em_filter_t *
+em_filter_all(em_filter_t **children, size_t n, const char **err)
+{
+    return em_filter_list(EM_FILTER_ALL, children, n, err);
+}
+
+
+em_filter_t *
+em_filter_any(em_filter_t **children, size_t n, const char **err)
+{
+    return em_filter_list(EM_FILTER_ANY, children, n, err);
+}
+
+
+em_filter_t *
+em_filter_not(em_filter_t *child, const char **err)
+{
+    return em_filter_list(EM_FILTER_NOT, &child, 1, err);
 }
 
 
@@ -297,16 +480,74 @@ em_filter_match_attributes(const em_filter_t *f, const em_event_t *ev)
 }
 
 
+/* prefix and suffix: every pair's value starts (ends) the attribute's */
+static int
+em_filter_match_affix(const em_filter_t *f, const em_event_t *ev,
+    int suffix)
+{
+    const em_filter_attr_t  *a;
+    const char              *v;
+    size_t                   i, len;
+
+    for (i = 0; i < f->nattrs; i++) {
+        a = &f->attrs[i];
+
+        if (!em_filter_lookup(ev, a, &v, &len) || len < a->value_len) {
+            return 0;
+        }
+
+        if (suffix) {
+            v += len - a->value_len;
+        }
+
+        if (memcmp(v, a->value, a->value_len) != 0) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 int
 em_filter_match(const em_filter_t *f, const em_event_t *ev)
 {
+    size_t  i;
+
     switch (f->kind) {
 
     case EM_FILTER_TRUE:
         return 1;
 
+    /* exact values are never "", so exact is filter.attributes' loop */
     case EM_FILTER_ATTRIBUTES:
+    case EM_FILTER_EXACT:
         return em_filter_match_attributes(f, ev);
+
+    case EM_FILTER_PREFIX:
+        return em_filter_match_affix(f, ev, 0);
+
+    case EM_FILTER_SUFFIX:
+        return em_filter_match_affix(f, ev, 1);
+
+    case EM_FILTER_ALL:
+        for (i = 0; i < f->nchildren; i++) {
+            if (!em_filter_match(f->children[i], ev)) {
+                return 0;
+            }
+        }
+        return 1;
+
+    case EM_FILTER_ANY:
+        for (i = 0; i < f->nchildren; i++) {
+            if (em_filter_match(f->children[i], ev)) {
+                return 1;
+            }
+        }
+        return 0;
+
+    case EM_FILTER_NOT:
+        return !em_filter_match(f->children[0], ev);
 
     default:
         /* kinds no constructor builds yet: select nothing */
@@ -318,7 +559,7 @@ em_filter_match(const em_filter_t *f, const em_event_t *ev)
 const char *
 em_filter_exact_type(const em_filter_t *f)
 {
-    return f->kind == EM_FILTER_ATTRIBUTES ? f->exact_type : NULL;
+    return f->exact_type;
 }
 
 
@@ -332,19 +573,7 @@ em_filter_kind(const em_filter_t *f)
 const char *
 em_filter_attribute(const em_filter_t *f, const char *name)
 {
-    size_t  i;
-
-    if (f->kind != EM_FILTER_ATTRIBUTES) {
-        return NULL;
-    }
-
-    for (i = 0; i < f->nattrs; i++) {
-        if (strcmp(f->attrs[i].name, name) == 0) {
-            return f->attrs[i].value_len ? f->attrs[i].value : NULL;
-        }
-    }
-
-    return NULL;
+    return em_filter_pinned(f, name);
 }
 
 
@@ -369,10 +598,52 @@ em_filter_attr_at(const em_filter_t *f, size_t i, const char **name,
 }
 
 
+/* "value" with '"', '\\' and bytes below 0x20 or 0x7f escaped */
+static int
+em_filter_write_quoted(em_buf_t *out, const char *s, size_t len)
+{
+    size_t  i, run;
+
+    if (em_buf_append_str(out, "\"") != EM_OK) {
+        return EM_ERROR;
+    }
+
+    run = 0;
+
+    for (i = 0; i < len; i++) {
+        unsigned char  c = (unsigned char) s[i];
+
+        if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\') {
+            continue;
+        }
+
+        if (em_buf_append(out, s + run, i - run) != EM_OK
+            || (c == '"' || c == '\\'
+                ? em_buf_printf(out, "\\%c", c)
+                : em_buf_printf(out, "\\x%02x", c)) != EM_OK)
+        {
+            return EM_ERROR;
+        }
+
+        run = i + 1;
+    }
+
+    if (em_buf_append(out, s + run, len - run) != EM_OK) {
+        return EM_ERROR;
+    }
+
+    return em_buf_append_str(out, "\"");
+}
+
+
 int
 em_filter_write(const em_filter_t *f, em_buf_t *out)
 {
-    size_t  i;
+    static const char *const  names[] = {
+        "true", "attributes", "exact", "prefix", "suffix", "all", "any",
+        "not", "cesql"
+    };
+    size_t                    i;
 
     switch (f->kind) {
 
@@ -391,6 +662,43 @@ em_filter_write(const em_filter_t *f, em_buf_t *out)
                     != EM_OK
                 || em_buf_append(out, f->attrs[i].value,
                                  f->attrs[i].value_len) != EM_OK)
+            {
+                return EM_ERROR;
+            }
+        }
+
+        return em_buf_append_str(out, ")");
+
+    /* names are [a-z][a-z0-9]* and values quoted: nothing is ambiguous */
+    case EM_FILTER_EXACT:
+    case EM_FILTER_PREFIX:
+    case EM_FILTER_SUFFIX:
+        if (em_buf_printf(out, "%s(", names[f->kind]) != EM_OK) {
+            return EM_ERROR;
+        }
+
+        for (i = 0; i < f->nattrs; i++) {
+            if (em_buf_printf(out, "%s%s=", i ? ", " : "",
+                              f->attrs[i].name) != EM_OK
+                || em_filter_write_quoted(out, f->attrs[i].value,
+                                          f->attrs[i].value_len) != EM_OK)
+            {
+                return EM_ERROR;
+            }
+        }
+
+        return em_buf_append_str(out, ")");
+
+    case EM_FILTER_ALL:
+    case EM_FILTER_ANY:
+    case EM_FILTER_NOT:
+        if (em_buf_printf(out, "%s(", names[f->kind]) != EM_OK) {
+            return EM_ERROR;
+        }
+
+        for (i = 0; i < f->nchildren; i++) {
+            if ((i && em_buf_append_str(out, ", ") != EM_OK)
+                || em_filter_write(f->children[i], out) != EM_OK)
             {
                 return EM_ERROR;
             }
