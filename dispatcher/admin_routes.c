@@ -105,11 +105,18 @@ em_routes_json_field(em_buf_t *b, const char *sep, const char *name,
 }
 
 
+/*
+ * "filter": the pairs of filter.attributes, {} for any other filter; a
+ * filters dialect filter, which replaced them, follows as "filters": its
+ * canonical text.
+ */
 static int
 em_routes_filter(em_buf_t *b, const em_filter_t *f)
 {
     const char  *name, *value;
     size_t       i, n;
+    em_buf_t     text;
+    int          rc;
 
     if (em_buf_append_str(b, ",\"filter\":{") != EM_OK) {
         return EM_ERROR;
@@ -127,7 +134,25 @@ em_routes_filter(em_buf_t *b, const em_filter_t *f)
         }
     }
 
-    return em_buf_append_str(b, "}");
+    if (em_buf_append_str(b, "}") != EM_OK) {
+        return EM_ERROR;
+    }
+
+    if (em_filter_kind(f) == EM_FILTER_TRUE
+        || em_filter_kind(f) == EM_FILTER_ATTRIBUTES)
+    {
+        return EM_OK;
+    }
+
+    em_buf_init(&text);
+    rc = em_filter_write(f, &text);
+
+    if (rc == EM_OK) {
+        rc = em_routes_json_field(b, ",", "filters", text.data);
+    }
+
+    em_buf_free(&text);
+    return rc;
 }
 
 

@@ -17,9 +17,6 @@
 #define EM_API_V1        "eventing.knative.dev/v1"
 #define EM_API_V1ALPHA1  "eventing.knative.dev/v1alpha1"
 
-/* Kubernetes' limit; filters are small, a huge one is a mistake */
-#define EM_TRIGGER_MAX_ATTRS  64
-
 
 void
 em_tdoc_warn(em_tdoc_t *d, unsigned line, const char *fmt, ...)
@@ -531,11 +528,41 @@ em_tdoc_filter(em_tdoc_t *d, const em_conf_field_t *f, em_trigger_t *t)
 }
 
 
+/*
+ * A non-empty spec.filters replaces spec.filter whole (Knative's rule, not
+ * an AND), which users have mistaken for a bug (knative/eventing#8018):
+ * say so when both are given.
+ */
+static void
+em_tdoc_filters(em_tdoc_t *d, const em_conf_field_t *filters,
+    const em_conf_field_t *filter, em_trigger_t *t)
+{
+    em_filter_t  *f;
+
+    if (filters->value == NULL || em_tfilters_parse(d, filters, &f) != 0
+        || f == NULL)
+    {
+        return;
+    }
+
+    if (t->filter != NULL && em_filter_kind(t->filter) != EM_FILTER_TRUE) {
+        em_tdoc_warn(d, filter->key->line,
+                     "spec.filter is ignored: spec.filters is given and "
+                     "replaces it (Knative's rule); move its attributes "
+                     "into an exact filter, or remove it");
+    }
+
+    em_filter_free(t->filter);
+    t->filter = f;
+}
+
+
 static void
 em_tdoc_spec(em_tdoc_t *d, const em_conf_field_t *f, unsigned root_line,
     em_trigger_t *t)
 {
     const em_yaml_node_t  *map;
+    em_conf_field_t       *broker_ref, *filters;
     em_conf_field_t        sf[] = {
         { "broker", NULL, NULL },
         { "filter", NULL, NULL },
@@ -545,6 +572,7 @@ em_tdoc_spec(em_tdoc_t *d, const em_conf_field_t *f, unsigned root_line,
         { "filters", NULL, NULL },
     };
     em_conf_field_t        none = { "filter", NULL, NULL };
+    em_conf_field_t        no_ref = { "brokerRef", NULL, NULL };
 
     if (f->value == NULL || em_yaml_is_null(f->value)) {
         em_conf_error(&d->ctx, f->key ? f->key->line : root_line,
@@ -557,22 +585,27 @@ em_tdoc_spec(em_tdoc_t *d, const em_conf_field_t *f, unsigned root_line,
         return;
     }
 
-    /* brokerRef and filters are v1's */
-    em_conf_fields(&d->ctx, map, "spec", sf,
-                   d->v1alpha1 ? 4 : sizeof(sf) / sizeof(sf[0]));
+    /*
+     * brokerRef is v1's.  filters is too, but Kyma's v1alpha1 files take
+     * it as well: rewriting the apiVersion to get a prefix filter helps
+     * nobody.
+     */
+    broker_ref = &sf[4];
+    filters = &sf[5];
 
-    em_tdoc_broker(d, &sf[0], &sf[4], f->key->line, t);
-
-    if (sf[5].value != NULL && !em_yaml_is_null(sf[5].value)
-        && !(sf[5].value->kind == EM_YAML_SEQUENCE && sf[5].value->n == 0))
-    {
-        em_conf_error(&d->ctx, sf[5].key->line,
-                      "spec.filters: the filters dialect (exact, prefix, "
-                      "suffix, all, any, not, cesql) is not supported yet; "
-                      "use spec.filter.attributes");
+    if (d->v1alpha1) {
+        sf[4].name = "filters";
+        filters = &sf[4];
+        broker_ref = &no_ref;
     }
 
+    em_conf_fields(&d->ctx, map, "spec", sf,
+                   d->v1alpha1 ? 5 : sizeof(sf) / sizeof(sf[0]));
+
+    em_tdoc_broker(d, &sf[0], broker_ref, f->key->line, t);
+
     em_tdoc_filter(d, sf[1].value != NULL ? &sf[1] : &none, t);
+    em_tdoc_filters(d, filters, &sf[1], t);
 
     if (sf[2].value == NULL) {
         em_conf_error(&d->ctx, f->key->line,

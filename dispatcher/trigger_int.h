@@ -1,7 +1,8 @@
 /*
  * Between the pieces of the Trigger loader: trigger_load.c (files, the
  * set, digests, names), trigger_doc.c (one YAML document), trigger_dest.c
- * (subscriber and dead-letter destinations) and trigger_delivery.c.
+ * (subscriber and dead-letter destinations), trigger_delivery.c and
+ * trigger_filters.c (the filters dialect).
  */
 
 #ifndef EM_DISPATCHER_TRIGGER_INT_H
@@ -10,6 +11,9 @@
 #include "conf_walk.h"
 #include "trigger.h"
 #include "yaml_tree.h"
+
+/* Kubernetes' limit; filters are small, a huge one is a mistake */
+#define EM_TRIGGER_MAX_ATTRS  64
 
 typedef struct {
     em_conf_ctx_t        ctx;           /* file, errors (diag) */
@@ -41,6 +45,14 @@ int em_trigger_digest(em_trigger_t *t);
  */
 int em_tdest_parse(em_tdoc_t *d, const em_conf_field_t *f, const char *path,
     const char *ns, char **out);
+
+/*
+ * spec.filters into *out: NULL when the list is absent, null or empty
+ * (spec.filter then applies, as in Knative).  Returns 0, or -1 with every
+ * problem reported.
+ */
+int em_tfilters_parse(em_tdoc_t *d, const em_conf_field_t *f,
+    em_filter_t **out);
 
 /* spec.delivery into *dl (defaults first); returns 0 or -1 (reported). */
 int em_tdelivery_parse(em_tdoc_t *d, const em_conf_field_t *f,

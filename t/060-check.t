@@ -292,9 +292,32 @@ check_fails('attribute name',
     { 't.yaml' => v1('t', "  filter:\n    attributes:\n      eventType: x\n") },
     't.yaml', qr/11: spec\.filter\.attributes: 'eventType' is not a valid attribute name/);
 
-check_fails('filters dialect',
-    { 't.yaml' => v1('t', "  filters:\n    - prefix: {type: order.}\n") },
-    't.yaml', qr/9: spec\.filters: the filters dialect .* is not supported yet; use spec\.filter\.attributes$/);
+check_fails('filters: two dialects, an empty all, an empty value',
+    { 't.yaml' => v1('t', "  filters:\n"
+                          . "    - exact: {type: a}\n"
+                          . "      prefix: {type: b}\n"
+                          . "    - all: []\n"
+                          . "    - suffix: {source: \"\"}\n") },
+    't.yaml', qr/11: spec\.filters\[0\]: more than one dialect \(exact and prefix\): a filter holds exactly one; combine several with all$/,
+    't.yaml', qr/12: spec\.filters\[1\]\.all: empty: give at least one filter \(Knative would pass every event\)$/,
+    't.yaml', qr/13: spec\.filters\[2\]\.suffix\.source: empty value: Knative would skip this suffix and pass every event$/);
+
+{
+    my ($conf, $tdir) = setup('f.yaml' => v1('f',
+        "  filter:\n    attributes: {type: a}\n"
+        . "  filters:\n"
+        . "    - any:\n"
+        . "        - exact: {type: order.created}\n"
+        . "        - prefix: {type: 'user.'}\n"
+        . "    - not: {suffix: {source: /test}}\n"));
+    my $r = dispatcher('--check', '-c', $conf);
+    is($r->{status}, 0, 'filters: a good dialect filter passes --check')
+        or diag $r->{stderr};
+    like($r->{stdout}, qr{^\Q$tdir\E: 1 trigger OK$}m, 'one trigger');
+    like($r->{stderr},
+         qr{^\Q$tdir\E/f\.yaml:9: warning: spec\.filter is ignored: spec\.filters is given and replaces it}m,
+         'filter beside filters: a warning at spec.filter');
+}
 
 check_fails('relative subscriber',
     { 't.yaml' => v1('t') =~ s{http://127\.0\.0\.1:8090/}{/in}r },

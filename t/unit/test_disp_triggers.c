@@ -605,10 +605,7 @@ test_filter(void)
             "give attributes or sourceAndType, not both",
             "attributes and sourceAndType");
 
-    /* the filters dialect is the next issue's */
-    refuses(V1(SUB "  filters:\n    - exact: {type: a}\n"), 9,
-            "the filters dialect (exact, prefix, suffix, all, any, not, "
-            "cesql) is not supported yet", "filters");
+    /* the filters dialect: test_filters_dialect() */
     if (loads(&l, V1(SUB "  filters: []\n"), "filters: []")) {
         is_long(em_filter_kind(l.set.items[0].filter), EM_FILTER_TRUE,
                 "an empty filters list changes nothing");
@@ -1338,6 +1335,362 @@ test_subscribed(void)
 }
 
 
+/* --- the filters dialect ------------------------------------------------ */
+
+static em_event_t *
+ev_of(const char *type, const char *source, const char *subject)
+{
+    em_event_t  *ev = em_event_new();
+
+    em_event_set(ev, "specversion", "1.0", 3, EM_TYPE_STRING);
+    em_event_set(ev, "id", "1", 1, EM_TYPE_STRING);
+    em_event_set(ev, "source", source, strlen(source), EM_TYPE_URI_REF);
+    em_event_set(ev, "type", type, strlen(type), EM_TYPE_STRING);
+    if (subject != NULL) {
+        em_event_set(ev, "subject", subject, strlen(subject),
+                     EM_TYPE_STRING);
+    }
+
+    return ev;
+}
+
+
+/* 1 when the only trigger of text passes the event type/source/subject */
+static int
+passes(const em_trigger_t *t, const char *type, const char *source,
+    const char *subject)
+{
+    em_event_t  *ev;
+    int          m;
+
+    ev = ev_of(type, source, subject);
+    m = em_filter_match(t->filter, ev);
+    em_event_free(ev);
+    return m;
+}
+
+
+static void
+test_filters_dialect(void)
+{
+    load_t               l, m;
+    const em_trigger_t  *t, *u;
+    em_buf_t             b;
+
+    /* one entry: the filter itself, its type pushed down */
+    t = only(&l, V1(SUB "  filters:\n    - exact: {type: order.created}\n"),
+             "filters: one exact");
+    if (t != NULL) {
+        is_long(em_filter_kind(t->filter), EM_FILTER_EXACT, "kind EXACT");
+        is_str(em_filter_exact_type(t->filter), "order.created",
+               "exact type pushed down");
+        ok(passes(t, "order.created", "shop", NULL), "passes its type");
+        ok(!passes(t, "order.created.v2", "shop", NULL), "not another");
+    }
+    unload(&l);
+
+    /* several entries are ANDed */
+    t = only(&l, V1(SUB "  filters:\n"
+                    "    - prefix: {type: order.}\n"
+                    "    - suffix: {source: /eu}\n"
+                    "    - not: {exact: {subject: test}}\n"),
+             "filters: three entries");
+    if (t != NULL) {
+        is_long(em_filter_kind(t->filter), EM_FILTER_ALL,
+                "entries are ANDed: kind ALL");
+        ok(em_filter_exact_type(t->filter) == NULL, "no type to push down");
+        ok(passes(t, "order.paid", "shop/eu", "x"), "all three hold: passes");
+        ok(passes(t, "order.paid", "shop/eu", NULL),
+           "no subject: the not holds");
+        ok(!passes(t, "order.paid", "shop/us", NULL), "wrong suffix: fails");
+        ok(!passes(t, "user.paid", "shop/eu", NULL), "wrong prefix: fails");
+        ok(!passes(t, "order.paid", "shop/eu", "test"),
+           "the excluded subject: fails");
+    }
+    unload(&l);
+
+    /* all, any, nested, block style */
+    t = only(&l, V1(SUB "  filters:\n"
+                    "    - any:\n"
+                    "        - all:\n"
+                    "            - exact:\n"
+                    "                type: order.created\n"
+                    "                source: shop\n"
+                    "            - prefix: {subject: 'vip/'}\n"
+                    "        - exact: {type: order.cancelled}\n"),
+             "filters: any of all and exact");
+    if (t != NULL) {
+        is_long(em_filter_kind(t->filter), EM_FILTER_ANY, "kind ANY");
+        ok(em_filter_exact_type(t->filter) == NULL,
+           "types under any are not pushed down");
+        ok(passes(t, "order.created", "shop", "vip/1"), "first branch");
+        ok(!passes(t, "order.created", "shop", "std/1"),
+           "first branch, other subject: fails");
+        ok(!passes(t, "order.created", "shop2", "vip/1"),
+           "first branch, other source: fails");
+        ok(passes(t, "order.cancelled", "x", NULL), "second branch");
+    }
+    unload(&l);
+
+    /* exact type inside a top-level all: pushed down */
+    t = only(&l, V1(SUB "  filters:\n"
+                    "    - all:\n"
+                    "        - exact: {type: a.b, source: s}\n"
+                    "        - not: {prefix: {subject: x}}\n"
+                    "    - suffix: {subject: .png}\n"),
+             "filters: exact type in all");
+    if (t != NULL) {
+        is_str(em_filter_exact_type(t->filter), "a.b",
+               "the type of an exact in a top-level all is pushed down");
+        is_str(em_filter_attribute(t->filter, "source"), "s",
+               "and its source is known to /v1/subscribed");
+    }
+    unload(&l);
+
+    /* filters replaces filter, with a warning */
+    t = only(&l, V1("  filter:\n    attributes: {type: a, source: s}\n"
+                    SUB
+                    "  filters:\n    - exact: {type: b}\n"),
+             "filter and filters");
+    if (t != NULL) {
+        is_long(em_filter_kind(t->filter), EM_FILTER_EXACT,
+                "filters wins over filter.attributes");
+        ok(passes(t, "b", "other", NULL), "an event of filters passes");
+        ok(!passes(t, "a", "s", NULL), "an event of filter does not");
+        is_str(em_filter_exact_type(t->filter), "b", "filters' type pushed");
+        ok(has(&l.set.warnings, 7, "spec.filter is ignored: spec.filters is "
+               "given and replaces it"), "a warning at spec.filter's line");
+    }
+    unload(&l);
+
+    t = only(&l, V1("  filter: {}\n" SUB
+                    "  filters:\n    - exact: {type: b}\n"),
+             "filter {} and filters");
+    if (t != NULL) {
+        is_long((long) l.set.warnings.n, 0,
+                "an empty filter beside filters: no warning");
+    }
+    unload(&l);
+
+    t = only(&l, V1("  filter:\n    attributes: {type: a}\n" SUB
+                    "  filters:\n"), "filters with no value");
+    if (t != NULL) {
+        is_long(em_filter_kind(t->filter), EM_FILTER_ATTRIBUTES,
+                "filters: (null) leaves filter.attributes in force");
+        is_long((long) l.set.warnings.n, 0, "and no warning");
+    }
+    unload(&l);
+
+    t = only(&l, V1("  filter:\n    attributes: {type: a}\n" SUB
+                    "  filters: []\n"), "filters: [] beside filter");
+    if (t != NULL) {
+        is_str(em_filter_exact_type(t->filter), "a",
+               "filters: [] leaves filter.attributes in force (Knative)");
+    }
+    unload(&l);
+
+    /* Kyma's form takes it too */
+    t = only(&l, "apiVersion: eventing.knative.dev/v1alpha1\n"
+                 "kind: Trigger\nmetadata: {name: t}\n"
+                 "spec:\n"
+                 "  filters:\n"
+                 "    - exact: {type: user.created, source: mock}\n"
+                 "    - prefix: {eventtypeversion: v}\n"
+                 "  subscriber: {uri: 'http://x/'}\n",
+             "v1alpha1 with filters");
+    if (t != NULL) {
+        is_str(em_filter_exact_type(t->filter), "user.created",
+               "v1alpha1: the type pushed down");
+        ok(!passes(t, "user.created", "mock", NULL),
+           "v1alpha1: eventtypeversion missing: fails");
+    }
+    unload(&l);
+
+    refuses("apiVersion: eventing.knative.dev/v1alpha1\nkind: Trigger\n"
+            "metadata: {name: t}\n"
+            "spec:\n"
+            "  brokerRef: {name: default}\n"
+            "  subscriber: {uri: 'http://x/'}\n", 5,
+            "unknown key 'brokerRef' in spec (expected broker, filter, "
+            "subscriber, delivery or filters)", "v1alpha1: still no brokerRef");
+
+    /* YAML's typed scalars are strings here too */
+    t = only(&l, V1(SUB "  filters:\n    - exact: {count: 5, flag: true}\n"),
+             "filters: typed scalars");
+    if (t != NULL) {
+        is_str(em_filter_attribute(t->filter, "count"), "5", "count: 5");
+        is_str(em_filter_attribute(t->filter, "flag"), "true", "flag: true");
+    }
+    unload(&l);
+
+    /* digests */
+    t = only(&l, V1(SUB "  filters:\n    - exact: {type: a, source: s}\n"
+                    "    - prefix: {subject: x}\n"), "digest: filters");
+    u = only(&m, V1(SUB "  filters:\n    - exact: {source: s, type: a}\n"
+                    "    - prefix: {subject: x}\n"), "digest: keys reordered");
+    if (t != NULL && u != NULL) {
+        is_str(t->digest, u->digest, "keys of one map reordered: same digest");
+    }
+    unload(&m);
+
+    u = only(&m, V1(SUB "  filters:\n    - exact: {type: a, source: s}\n"
+                    "    - suffix: {subject: x}\n"), "digest: prefix->suffix");
+    if (t != NULL && u != NULL) {
+        ok(strcmp(t->digest, u->digest) != 0,
+           "prefix changed to suffix: another digest");
+    }
+    unload(&m);
+
+    u = only(&m, V1(SUB "  filters:\n    - exact: {type: a, source: s}\n"
+                    "    - prefix: {subject: y}\n"), "digest: value");
+    if (t != NULL && u != NULL) {
+        ok(strcmp(t->digest, u->digest) != 0,
+           "a changed value: another digest");
+    }
+    unload(&m);
+
+    u = only(&m, V1("  filter:\n    attributes: {type: a, source: s}\n" SUB),
+             "digest: attributes");
+    if (t != NULL && u != NULL) {
+        ok(strcmp(t->digest, u->digest) != 0,
+           "filters replaced by the same attributes: another digest");
+    }
+    unload(&m);
+    unload(&l);
+
+    /* /v1/subscribed reads exact pairs */
+    if (loads(&l, V1(SUB "  filters:\n"
+                     "    - exact: {type: order.created, source: shop, "
+                     "eventtypeversion: v1}\n"
+                     "---\n"
+                     "apiVersion: eventing.knative.dev/v1\nkind: Trigger\n"
+                     "metadata: {name: u}\n"
+                     "spec:\n  broker: default\n" SUB
+                     "  filters:\n"
+                     "    - any:\n"
+                     "        - exact: {type: order.paid, source: shop}\n"),
+              "filters for /v1/subscribed"))
+    {
+        em_buf_init(&b);
+        em_subscribed_json(&l.set, "shop", 4, &b);
+        is_str(b.data, "{\"eventsInfo\":[{\"name\":\"order.created\","
+               "\"version\":\"v1\"}]}",
+               "/v1/subscribed: an exact filter counts, one under any not");
+        em_buf_free(&b);
+    }
+    unload(&l);
+}
+
+
+static void
+test_filters_refused(void)
+{
+    load_t  l;
+
+#define F(text)  V1(SUB "  filters:\n" text)
+
+    refuses(F("    - {}\n"), 10, "spec.filters[0]: an empty filter: give "
+            "one of exact, prefix, suffix, all, any, not or cesql (Knative "
+            "would pass every event)", "an empty filter object");
+    refuses(F("    -\n"), 10, "spec.filters[0]: no filter", "a null entry");
+    refuses(F("    - exact: {type: a}\n      prefix: {type: b}\n"), 11,
+            "spec.filters[0]: more than one dialect (exact and prefix): a "
+            "filter holds exactly one; combine several with all",
+            "two dialects in one filter");
+    refuses(F("    - regex: {type: a}\n"), 10,
+            "spec.filters[0]: unknown dialect 'regex' (expected exact, "
+            "prefix, suffix, all, any, not or cesql)", "an unknown dialect");
+    refuses(F("    - sql: \"type = 'a'\"\n"), 10,
+            "unknown dialect 'sql'", "sql (the subscriptions API's name)");
+    refuses(F("    - all: []\n"), 10, "spec.filters[0].all: empty: give at "
+            "least one filter (Knative would pass every event)",
+            "an empty all");
+    refuses(F("    - any: []\n"), 10, "spec.filters[0].any: empty",
+            "an empty any");
+    refuses(F("    - any:\n"), 10, "spec.filters[0].any: empty",
+            "an any with no value");
+    refuses(F("    - exact: {}\n"), 10, "spec.filters[0].exact: empty: name "
+            "at least one attribute", "an empty exact");
+    refuses(F("    - suffix:\n"), 10, "spec.filters[0].suffix: empty",
+            "a suffix with no value");
+    refuses(F("    - exact: {type: \"\"}\n"), 10,
+            "spec.filters[0].exact.type: empty value: Knative would skip "
+            "this exact and pass every event", "an empty exact value");
+    refuses(F("    - prefix:\n        type:\n"), 11,
+            "spec.filters[0].prefix.type: empty value", "a null prefix value");
+    refuses(F("    - exact: {\"\": a}\n"), 10,
+            "spec.filters[0].exact: an empty attribute name", "an empty key");
+    refuses(F("    - exact: {Type: a}\n"), 10,
+            "spec.filters[0].exact: 'Type' is not a valid attribute name",
+            "an upper-case name");
+    refuses(F("    - prefix: {event-type: a}\n"), 10,
+            "'event-type' is not a valid attribute name", "a dash in a name");
+    refuses(F("    - suffix: {1x: a}\n"), 10,
+            "'1x' is not a valid attribute name", "a leading digit");
+    refuses(F("    - prefix: {type: [a]}\n"), 10,
+            "spec.filters[0].prefix: expected a single value, found a list",
+            "a list value");
+    refuses(F("    - exact: {type: \"a\\0b\"}\n"), 10, "contains a NUL byte",
+            "a NUL byte");
+    refuses(F("    - exact: a\n"), 10, "spec.filters[0].exact: expected a "
+            "mapping of attribute names to values, found a single value",
+            "exact: a value");
+    refuses(F("    - all: {exact: {type: a}}\n"), 10,
+            "spec.filters[0].all: expected a list of filters, found a "
+            "mapping", "all: a mapping");
+    refuses(F("    - not: {}\n"), 10, "spec.filters[0].not: an empty filter",
+            "not {}");
+    refuses(F("    - not:\n"), 10, "spec.filters[0].not: no filter",
+            "not with no value");
+    refuses(F("    - not: [exact: {type: a}]\n"), 10,
+            "spec.filters[0].not: expected a filter (a mapping with one of "
+            "exact, prefix, suffix, all, any, not or cesql), found a list",
+            "not: a list");
+    refuses(F("    - [exact: {type: a}]\n"), 10, "spec.filters[0]: expected a "
+            "filter", "an entry that is a list");
+    refuses(V1(SUB "  filters: {exact: {type: a}}\n"), 9,
+            "spec.filters: expected a list of filters (- exact: {type: "
+            "...}), found a mapping", "filters: a mapping");
+    refuses(V1(SUB "  filters: exact\n"), 9,
+            "spec.filters: expected a list of filters", "filters: a value");
+    refuses(F("    - exact: {type: a}\n"
+              "    - all:\n"
+              "        - any:\n"
+              "            - not:\n"
+              "                suffix: {type: \"\"}\n"), 14,
+            "spec.filters[1].all[0].any[0].not.suffix.type: empty value",
+            "the path of a deep problem");
+
+    /* every problem, not only the first */
+    load(&l, F("    - exact: {type: \"\"}\n"
+               "    - any: []\n"
+               "    - foo: 1\n"
+               "    - prefix: {A: b}\n"
+               "      suffix: {type: x}\n"));
+    if (!ok(l.rc == -1 && l.diag.n == 5
+            && has(&l.diag, 10, "spec.filters[0].exact.type: empty value")
+            && has(&l.diag, 11, "spec.filters[1].any: empty")
+            && has(&l.diag, 12, "spec.filters[2]: unknown dialect 'foo'")
+            && has(&l.diag, 13, "spec.filters[3].prefix: 'A' is not a "
+                   "valid")
+            && has(&l.diag, 14, "spec.filters[3]: more than one dialect "
+                   "(prefix and suffix)"),
+            "five problems in one list: all five reported with their lines"))
+    {
+        dump(&l.diag, "got");
+    }
+    unload(&l);
+
+    /* an error in filter is still reported when filters replaces it */
+    refuses(V1("  filter:\n    attributes: {Type: a}\n" SUB
+               "  filters:\n    - exact: {type: b}\n"), 8,
+            "'Type' is not a valid attribute name",
+            "a broken filter beside filters");
+
+#undef F
+}
+
+
 int
 main(void)
 {
@@ -1366,6 +1719,8 @@ main(void)
     test_consumer_name();
     test_directory();
     test_subscribed();
+    test_filters_dialect();
+    test_filters_refused();
 
     em_config_free(&cf);
     return tap_done();
