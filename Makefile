@@ -51,7 +51,7 @@ FUZZ_SECONDS ?= 30
 
 .PHONY: all deps deps-fuzz deps-bench lib module dispatcher unit test \
         test-run test-unit test-valgrind test-asan fuzz fuzz-build fuzz-smoke run clean \
-        bench bench-ingress bench-dispatch
+        bench bench-ingress bench-dispatch bench-filters
 
 all: lib module dispatcher unit
 
@@ -233,6 +233,14 @@ $(BUILD)/bench/js-consume: bench/js_consume.c bench/js_common.h
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< -lnats -lpthread
 
+# Matching an event against 1, 100 and 1000 Triggers: CPU only, no servers.
+$(BUILD)/bench/filters: bench/filters.c $(LIB) $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< $(LIB) $(LIBS_CORE)
+
+bench-filters: $(BUILD)/bench/filters
+	$(BUILD)/bench/filters
+
 bench-ingress: deps deps-bench
 	$(MAKE) all $(BUILD)/bench/js-pub
 	bench/ingress.sh
@@ -241,7 +249,7 @@ bench-dispatch: deps deps-bench
 	$(MAKE) all $(BUILD)/bench/js-pub $(BUILD)/bench/js-consume
 	bench/dispatch.sh
 
-bench: bench-ingress bench-dispatch
+bench: bench-ingress bench-dispatch bench-filters
 
 # --- run ------------------------------------------------------------------
 
