@@ -63,7 +63,9 @@ typedef struct {
 /* limits checked at compile time; zero means the default */
 typedef struct {
     size_t              max_length;     /* expression bytes, default 4096 */
-    unsigned            max_depth;      /* nesting of the tree, default 64 */
+    unsigned            max_depth;      /* nesting of the tree, default 64,
+                                           at most 256 (the evaluator
+                                           recurses once per level) */
 } em_cesql_limits_t;
 
 typedef struct {
@@ -97,6 +99,13 @@ int em_cesql_match(const em_cesql_t *e, const em_event_t *ev,
 
 /* the expression's canonical text (for digests and /triggers) */
 const char *em_cesql_text(const em_cesql_t *e);
+
+/*
+ * 1 when the whole expression folded to a constant without error (with
+ * *value set when value is not NULL): a filter that never or always
+ * matches, worth a warning when a Trigger is loaded.
+ */
+int em_cesql_constant(const em_cesql_t *e, em_cesql_value_t *value);
 
 /* the TCK's name for an error kind: "parse", "math", ..., "" for OK */
 const char *em_cesql_error_name(em_cesql_error_t kind);
