@@ -143,6 +143,12 @@ $(BUILD)/t/unit/test_disp_%: t/unit/test_disp_%.c $(DISP_LIB_OBJS) $(LIB) \
 	$(CC) $(CFLAGS_EM) -It/unit -Idispatcher -o $@ $< $(DISP_LIB_OBJS) \
 	    $(LIB) $(LIBS_DISP)
 
+# The CESQL conformance kit is YAML, read with libyaml.
+$(BUILD)/t/unit/test_cesql_tck: t/unit/test_cesql_tck.c $(LIB) \
+        $(wildcard t/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_EM) -It/unit -o $@ $< $(LIB) $(LIBS_CORE) -lyaml
+
 # --- tests ----------------------------------------------------------------
 
 # The project's harness stands in for Test::Nginx only when the real one is
