@@ -132,7 +132,7 @@ em_cesql_print_node(em_buf_t *b, const em_cesql_node_t *n, int operand)
         /* NOT binds tighter than anything binary: say so visibly */
         return (operand && em_buf_append_str(b, "(") != EM_OK)
                || em_buf_append_str(b, "NOT ") != EM_OK
-               || em_cesql_print_node(b, n->args[0], 0) != 0
+               || em_cesql_print_node(b, n->args[0], 1) != 0
                || (operand && em_buf_append_str(b, ")") != EM_OK) ? -1 : 0;
 
     case EM_CESQL_OP_NEG:
@@ -144,7 +144,7 @@ em_cesql_print_node(em_buf_t *b, const em_cesql_node_t *n, int operand)
         /* "--1" would read back as a subtraction-free "-(-1)" anyway,
            but "- -1" is clearer with parentheses */
         return em_buf_append_str(b, rc ? "-(" : "-") != EM_OK
-               || em_cesql_print_node(b, a, 0) != 0
+               || em_cesql_print_node(b, a, 1) != 0
                || (rc && em_buf_append_str(b, ")") != EM_OK) ? -1 : 0;
 
     case EM_CESQL_OP_CALL:
