@@ -107,6 +107,7 @@ em_cesql_compile(const char *expr, size_t len,
 
     e = calloc(1, sizeof(em_cesql_t));
     if (e == NULL) {
+        strcpy(err->message, "out of memory");
         return NULL;
     }
 
