@@ -6,7 +6,7 @@
  * and the lookup of filter.attributes; since their constructors refuse
  * what Knative turns into "no filter" (empty values, empty lists), every
  * node answers plainly pass or fail and Knative's third answer is not
- * needed.
+ * needed.  A cesql node holds a compiled expression (cesql.h).
  *
  * Attribute lookup follows Knative's LookupAttribute (eventing
  * pkg/eventfilter/attributes): the standard attributes always exist, with
@@ -51,6 +51,12 @@ struct em_filter_s {
 
     const char         *exact_type; /* points into attrs, ours or a
                                        child's: see em_filter_pinned() */
+
+    /* CESQL: evaluation writes strings into the scratch, which is why a
+       filter is matched by one thread at a time; it is allocated apart
+       so that matching through a const filter may use it */
+    em_cesql_t         *cesql;
+    em_cesql_scratch_t *scratch;
 };
 
 
@@ -121,6 +127,12 @@ em_filter_free(em_filter_t *f)
         em_filter_free(f->children[i]);
     }
 
+    if (f->scratch != NULL) {
+        em_cesql_scratch_free(f->scratch);
+        free(f->scratch);
+    }
+
+    em_cesql_free(f->cesql);
     free(f->attrs);
     free(f->children);
     free(f);
@@ -384,6 +396,51 @@ em_filter_not(em_filter_t *child, const char **err)
 }
 
 
+em_filter_t *
+em_filter_cesql(const char *expr, size_t len, em_cesql_compile_error_t *cerr,
+    const char **err)
+{
+    em_filter_t  *f;
+
+    *err = "out of memory";
+    cerr->kind = EM_CESQL_OK;
+    cerr->column = 0;
+    cerr->message[0] = '\0';
+
+    f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        return NULL;
+    }
+
+    f->kind = EM_FILTER_CESQL;
+    f->scratch = calloc(1, sizeof(em_cesql_scratch_t));
+    if (f->scratch == NULL) {
+        em_filter_free(f);
+        return NULL;
+    }
+
+    f->cesql = em_cesql_compile(expr, len, NULL, cerr);
+    if (f->cesql == NULL) {
+        if (cerr->kind != EM_CESQL_OK) {
+            *err = cerr->message;
+        }
+
+        em_filter_free(f);
+        return NULL;
+    }
+
+    *err = NULL;
+    return f;
+}
+
+
+const em_cesql_t *
+em_filter_cesql_expr(const em_filter_t *f)
+{
+    return f->kind == EM_FILTER_CESQL ? f->cesql : NULL;
+}
+
+
 /*
  * The value a filter compares with, as (pointer, length); 0 when the
  * event has no such attribute.  An unset standard attribute and a
@@ -549,8 +606,10 @@ em_filter_match(const em_filter_t *f, const em_event_t *ev)
     case EM_FILTER_NOT:
         return !em_filter_match(f->children[0], ev);
 
+    case EM_FILTER_CESQL:
+        return em_cesql_match(f->cesql, ev, f->scratch);
+
     default:
-        /* kinds no constructor builds yet: select nothing */
         return 0;
     }
 }
@@ -643,6 +702,7 @@ em_filter_write(const em_filter_t *f, em_buf_t *out)
         "true", "attributes", "exact", "prefix", "suffix", "all", "any",
         "not", "cesql"
     };
+    const char               *v;
     size_t                    i;
 
     switch (f->kind) {
@@ -702,6 +762,18 @@ em_filter_write(const em_filter_t *f, em_buf_t *out)
             {
                 return EM_ERROR;
             }
+        }
+
+        return em_buf_append_str(out, ")");
+
+    /* the canonical text: spacing and keyword case do not count */
+    case EM_FILTER_CESQL:
+        v = em_cesql_text(f->cesql);
+
+        if (em_buf_append_str(out, "cesql(") != EM_OK
+            || em_filter_write_quoted(out, v, strlen(v)) != EM_OK)
+        {
+            return EM_ERROR;
         }
 
         return em_buf_append_str(out, ")");

@@ -6,10 +6,13 @@
  * reads as "no filter", so that they pass every event: an empty value in
  * exact, prefix or suffix, an empty map, an empty all or any, and an
  * object with no dialect.  Nobody writes those on purpose, so they are
- * errors here, reported with their line like everything else.
+ * errors here, reported with their line like everything else.  So is a
+ * CESQL expression that does not compile (with its column).
  */
 
 #include "trigger_int.h"
+
+#include <eventmesh/cesql.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -230,10 +233,21 @@ em_tf_list(em_tdoc_t *d, em_tf_dialect_t dialect, const em_yaml_node_t *key,
 }
 
 
+/*
+ * cesql: compiled now, so that a mistake is a load error with its column.
+ * An expression that folds to a constant is legal but never what was
+ * meant: a warning says what the filter will do.
+ */
 static em_filter_t *
 em_tf_cesql(em_tdoc_t *d, const em_yaml_node_t *key,
     const em_yaml_node_t *value, const char *path)
 {
+    em_cesql_compile_error_t  cerr;
+    em_cesql_value_t          c;
+    em_filter_t              *f;
+    const char               *err;
+    char                      q[EM_CONF_QUOTE_SIZE];
+
     if (value == NULL || em_yaml_is_null(value)
         || (value->kind == EM_YAML_SCALAR && value->len == 0))
     {
@@ -247,10 +261,31 @@ em_tf_cesql(em_tdoc_t *d, const em_yaml_node_t *key,
         return NULL;
     }
 
-    em_conf_error(&d->ctx, value->line,
-                  "%s: CESQL expressions are not available in this build",
-                  path);
-    return NULL;
+    em_conf_quote(q, sizeof(q), value);
+
+    f = em_filter_cesql(value->value, value->len, &cerr, &err);
+    if (f == NULL) {
+        em_conf_error(&d->ctx, value->line, "%s: %s is not valid CESQL: %s",
+                      path, q, err);
+        return NULL;
+    }
+
+    if (em_cesql_constant(em_filter_cesql_expr(f), &c)) {
+        if (c.type != EM_CESQL_BOOLEAN) {
+            em_tdoc_warn(d, value->line,
+                         "%s: %s is not a condition but a constant %s: the "
+                         "filter passes no event", path, q,
+                         c.type == EM_CESQL_INTEGER ? "integer" : "string");
+
+        } else {
+            em_tdoc_warn(d, value->line,
+                         "%s: %s is always %s: the filter passes %s event",
+                         path, q, c.b ? "true" : "false",
+                         c.b ? "every" : "no");
+        }
+    }
+
+    return f;
 }
 
 

@@ -302,6 +302,11 @@ check_fails('filters: two dialects, an empty all, an empty value',
     't.yaml', qr/12: spec\.filters\[1\]\.all: empty: give at least one filter \(Knative would pass every event\)$/,
     't.yaml', qr/13: spec\.filters\[2\]\.suffix\.source: empty value: Knative would skip this suffix and pass every event$/);
 
+check_fails('filters: a CESQL parse error',
+    { 't.yaml' => v1('t', "  filters:\n"
+                          . "    - cesql: \"source = 'shop' AND type LIKE\"\n") },
+    't.yaml', qr/10: spec\.filters\[0\]\.cesql: "source = 'shop' AND type LIKE" is not valid CESQL: unexpected end of expression at column 30 \(the pattern of LIKE at column 26 must be a string literal\)$/);
+
 {
     my ($conf, $tdir) = setup('f.yaml' => v1('f',
         "  filter:\n    attributes: {type: a}\n"
@@ -309,7 +314,8 @@ check_fails('filters: two dialects, an empty all, an empty value',
         . "    - any:\n"
         . "        - exact: {type: order.created}\n"
         . "        - prefix: {type: 'user.'}\n"
-        . "    - not: {suffix: {source: /test}}\n"));
+        . "    - not: {suffix: {source: /test}}\n"
+        . "    - cesql: \"subject LIKE 'a%'\"\n"));
     my $r = dispatcher('--check', '-c', $conf);
     is($r->{status}, 0, 'filters: a good dialect filter passes --check')
         or diag $r->{stderr};

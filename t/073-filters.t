@@ -78,6 +78,13 @@ EOF
   filter:
     attributes: {type: order.created}
 EOF
+    # a missing subject is an error, and an error is no match
+    cesql => <<'EOF',
+  filters:
+    - cesql: >-
+        source = 'shop' AND
+        (subject LIKE '%.pdf' OR type IN ('user.created', 'invoice.sent'))
+EOF
 );
 my %Api = (any => 'v1alpha1');
 
@@ -90,13 +97,13 @@ my @Events = (
     [{ id => 'e3', type => 'order.created', source => 'other',
        subject => 'vip/3' }, [qw(prefix all attrs)]],
     [{ id => 'e4', type => 'order.paid', source => 'shop',
-       subject => 'inv.pdf' }, [qw(prefix multi override)]],
-    [{ id => 'e5', type => 'user.created', source => 'shop' },
-     [qw(any not)]],
+       subject => 'inv.pdf' }, [qw(prefix multi override cesql)]],
+    [{ id => 'e5', type => 'user.created', source => 'shop',
+       subject => 'u/5' }, [qw(any not cesql)]],
     [{ id => 'e6', type => 'user.deleted', source => 'crm' },
      [qw(suffix any)]],
     [{ id => 'e7', type => 'order.deleted', source => 'shop',
-       subject => 'x.pdf' }, [qw(prefix suffix multi)]],
+       subject => 'x.pdf' }, [qw(prefix suffix multi cesql)]],
     [{ id => 'e8', type => 'invoice.sent', source => 'shop' }, ['not']],
     [{ id => 'e9', type => 'Order.created', source => 'x' }, []],
     [{ id => 'e10', type => 'other', source => 'shop/eu',
@@ -190,6 +197,10 @@ subtest '/triggers: filters and pushed-down types' => sub {
     is($t{override}{filters}, 'exact(type="order.paid")',
        'override: the filters, not the attributes');
     is_deeply($t{override}{filter}, {}, 'and no attributes');
+    is($t{cesql}{filters},
+       q{cesql("(source = 'shop') AND ((subject LIKE '%.pdf') OR (type IN }
+       . q{('user.created', 'invoice.sent')))")},
+       'cesql: its canonical text');
     is_deeply($t{attrs}{filter}, { type => 'order.created' },
               'attributes as before');
     ok(!exists $t{attrs}{filters}, 'no "filters" for filter.attributes');
@@ -212,7 +223,7 @@ subtest 'each trigger receives exactly the events it selects' => sub {
     for my $name (@Names) {
         $Sub{$name}->wait_requests(scalar @{ $want{$name} // [] }, 10);
     }
-    ok(settle(scalar @Events, qw(prefix suffix any not multi)),
+    ok(settle(scalar @Events, qw(prefix suffix any not multi cesql)),
        'every trigger has decided on every event it fetched')
         or diag explain $d->metrics;
 

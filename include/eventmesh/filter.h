@@ -9,6 +9,7 @@
 #ifndef EVENTMESH_FILTER_H
 #define EVENTMESH_FILTER_H
 
+#include <eventmesh/cesql.h>
 #include <eventmesh/event.h>
 
 typedef struct em_filter_s  em_filter_t;
@@ -64,6 +65,21 @@ em_filter_t *em_filter_any(em_filter_t **children, size_t n,
 
 /* not: the operand's answer reversed.  Owns child, as above. */
 em_filter_t *em_filter_not(em_filter_t *child, const char **err);
+
+/*
+ * cesql: a CESQL v1 expression (len bytes), compiled now; the filter
+ * passes an event when the expression evaluates to the boolean true
+ * without error (fail fast: any error, or a result of another type, is a
+ * fail).  NULL on error: a compile error fills *cerr (its message names
+ * the column) and *err points to that message; out of memory sets *err
+ * alone.  The node keeps the scratch area evaluation needs, which is why
+ * one filter is evaluated by one thread at a time.
+ */
+em_filter_t *em_filter_cesql(const char *expr, size_t len,
+    em_cesql_compile_error_t *cerr, const char **err);
+
+/* The compiled expression of a cesql filter, NULL for another kind. */
+const em_cesql_t *em_filter_cesql_expr(const em_filter_t *f);
 
 /*
  * 1 when the event passes, 0 when not.  Never allocates (a cesql node's

@@ -1558,6 +1558,80 @@ test_filters_dialect(void)
     unload(&m);
     unload(&l);
 
+    /* cesql */
+    t = only(&l, V1(SUB "  filters:\n"
+                    "    - cesql: \"type LIKE 'order.%' AND subject <> "
+                    "'test'\"\n"), "filters: cesql");
+    if (t != NULL) {
+        is_long(em_filter_kind(t->filter), EM_FILTER_CESQL, "kind CESQL");
+        ok(passes(t, "order.paid", "shop", "x"), "cesql: passes");
+        ok(!passes(t, "order.paid", "shop", "test"), "cesql: fails");
+        ok(!passes(t, "order.paid", "shop", NULL),
+           "cesql: a missing subject fails the comparison");
+        is_long((long) l.set.warnings.n, 0, "no warning");
+    }
+    unload(&l);
+
+    t = only(&l, V1(SUB "  filters:\n"
+                    "    - exact: {type: order.created}\n"
+                    "    - cesql: >-\n"
+                    "        source = 'shop'\n"
+                    "        AND (subject LIKE 'vip/%'\n"
+                    "             OR subject IN ('a', 'b'))\n"),
+             "filters: a folded cesql beside exact");
+    if (t != NULL) {
+        is_str(em_filter_exact_type(t->filter), "order.created",
+               "the exact type is pushed down beside the cesql");
+        ok(passes(t, "order.created", "shop", "vip/7"), "folded: passes");
+        ok(passes(t, "order.created", "shop", "b"), "IN: passes");
+        ok(!passes(t, "order.created", "shop", "c"), "folded: fails");
+    }
+    unload(&l);
+
+    t = only(&l, V1(SUB "  filters:\n    - cesql: \"1 = 1\"\n"),
+             "cesql always true");
+    if (t != NULL) {
+        ok(has(&l.set.warnings, 10, "spec.filters[0].cesql: \"1 = 1\" is "
+               "always true: the filter passes every event"),
+           "a constant true expression: a warning");
+    }
+    unload(&l);
+
+    t = only(&l, V1(SUB "  filters:\n    - cesql: \"TRUE AND FALSE\"\n"),
+             "cesql always false");
+    if (t != NULL) {
+        ok(has(&l.set.warnings, 10, "is always false: the filter passes no "
+               "event"), "a constant false expression: a warning");
+    }
+    unload(&l);
+
+    t = only(&l, V1(SUB "  filters:\n    - cesql: \"'abc'\"\n"),
+             "cesql a string");
+    if (t != NULL) {
+        ok(has(&l.set.warnings, 10, "is not a condition but a constant "
+               "string: the filter passes no event"),
+           "a constant string: a warning");
+        ok(!passes(t, "a", "b", NULL), "and it passes nothing");
+    }
+    unload(&l);
+
+    t = only(&l, V1(SUB "  filters:\n    - cesql: \"type = 'a'\"\n"),
+             "digest: cesql");
+    u = only(&m, V1(SUB "  filters:\n    - cesql: \"type='a'\"\n"),
+             "digest: cesql respaced");
+    if (t != NULL && u != NULL) {
+        is_str(t->digest, u->digest, "cesql respaced: same digest");
+    }
+    unload(&m);
+    u = only(&m, V1(SUB "  filters:\n    - cesql: \"type = 'b'\"\n"),
+             "digest: cesql changed");
+    if (t != NULL && u != NULL) {
+        ok(strcmp(t->digest, u->digest) != 0,
+           "cesql changed: another digest");
+    }
+    unload(&m);
+    unload(&l);
+
     /* /v1/subscribed reads exact pairs */
     if (loads(&l, V1(SUB "  filters:\n"
                      "    - exact: {type: order.created, source: shop, "
@@ -1660,6 +1734,27 @@ test_filters_refused(void)
               "                suffix: {type: \"\"}\n"), 14,
             "spec.filters[1].all[0].any[0].not.suffix.type: empty value",
             "the path of a deep problem");
+
+    refuses(F("    - cesql: \"type =\"\n"), 10,
+            "spec.filters[0].cesql: \"type =\" is not valid CESQL: "
+            "unexpected end of expression at column 7",
+            "a CESQL parse error, with its column");
+    refuses(F("    - cesql: \"type = 'a' AND (subject = 'b'\"\n"), 10,
+            "at column 30", "an unclosed parenthesis");
+    refuses(F("    - cesql: \"nosuch(type)\"\n"), 10,
+            "spec.filters[0].cesql: \"nosuch(type)\" is not valid CESQL: "
+            "unknown function NOSUCH/1 at column 1", "an unknown function");
+    refuses(F("    - cesql: \"\"\n"), 10,
+            "spec.filters[0].cesql: empty: give a CESQL expression",
+            "an empty expression");
+    refuses(F("    - cesql:\n"), 10, "spec.filters[0].cesql: empty",
+            "a cesql with no value");
+    refuses(F("    - cesql: [type = 'a']\n"), 10,
+            "spec.filters[0].cesql: expected a single value, found a list",
+            "cesql: a list");
+    refuses(F("    - not:\n        cesql: \"type LIKE\"\n"), 11,
+            "spec.filters[0].not.cesql: \"type LIKE\" is not valid CESQL",
+            "a parse error under not");
 
     /* every problem, not only the first */
     load(&l, F("    - exact: {type: \"\"}\n"

@@ -1,6 +1,6 @@
 /*
  * The filter index (include/eventmesh/filter_set.h): on many random
- * filters of every kind and many random events drawn from the same small
+ * filters of every kind (cesql included) and many random events drawn from the same small
  * alphabet (so that filters do match), the set answers exactly what the
  * naive loop over all filters answers, in the same order.  Then the
  * cases the index must not get wrong by construction, that it actually
@@ -188,15 +188,30 @@ random_pairs(em_filter_kind_t kind)
 }
 
 
+/* CESQL over the same alphabet: some pass, some fail, some err */
+static const char *const  expressions[] = {
+    "type = 'a'",
+    "type LIKE 'order.%'",
+    "type LIKE '%.b' AND source <> 'mock'",
+    "EXISTS subject AND subject LIKE 'x%'",
+    "eventtypeversion = 'v1' OR source = 'shop'",
+    "NOT (type IN ('a', 'b', 'a.b'))",
+    "subject = 'x' OR type = 'b'",
+    "LENGTH(source) > 3",
+    "INT(eventtypeversion) = 1"
+};
+
+
 static em_filter_t *
 random_filter(int depth)
 {
-    em_filter_t  *ops[3], *f;
-    const char   *err;
-    size_t        n, i;
-    uint32_t      k;
+    em_cesql_compile_error_t  cerr;
+    em_filter_t              *ops[3], *f;
+    const char               *err, *e;
+    size_t                    n, i;
+    uint32_t                  k;
 
-    k = rnd(depth > 0 ? 8 : 5);
+    k = rnd(depth > 0 ? 9 : 6);
 
     switch (k) {
 
@@ -214,6 +229,11 @@ random_filter(int depth)
         return random_pairs(EM_FILTER_SUFFIX);
 
     case 5:
+        e = expressions[rnd(N(expressions))];
+        f = em_filter_cesql(e, strlen(e), &cerr, &err);
+        break;
+
+    case 6:
         f = em_filter_not(random_filter(depth - 1), &err);
         break;
 
@@ -222,7 +242,7 @@ random_filter(int depth)
         for (i = 0; i < n; i++) {
             ops[i] = random_filter(depth - 1);
         }
-        f = k == 6 ? em_filter_all(ops, n, &err)
+        f = k == 7 ? em_filter_all(ops, n, &err)
                    : em_filter_any(ops, n, &err);
         break;
     }
