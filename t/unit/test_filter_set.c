@@ -1,10 +1,11 @@
 /*
  * The filter index (include/eventmesh/filter_set.h): on many random
- * filters of every kind (cesql included) and many random events drawn from the same small
- * alphabet (so that filters do match), the set answers exactly what the
- * naive loop over all filters answers, in the same order.  Then the
- * cases the index must not get wrong by construction, that it actually
- * skips filters, and that matching never allocates.
+ * filters of every kind (cesql included) and many random events drawn
+ * from the same small alphabet (so that filters do match), the set
+ * answers exactly what the naive loop over all filters answers, in the
+ * same order.  Then the cases the index must not get wrong by
+ * construction, that it actually skips filters, and that matching never
+ * allocates.
  */
 
 #include <eventmesh/event.h>
