@@ -9,8 +9,8 @@
  * source exactly somewhere the index can see it, beside whatever else it
  * checks (prefix, suffix, any, not, ...), which is how Triggers are
  * usually written.  "10% open": one filter in ten pins nothing (a prefix
- * on the type, an any of types, a not), and the index must try those on
- * every event.
+ * on the type, an any of types, a not, a cesql), and the index must try
+ * those on every event.
  *
  *   build/bench/filters [-t SECONDS-PER-FIGURE]
  */
@@ -26,11 +26,11 @@
 #include <time.h>
 
 
-#define KINDS  8
+#define KINDS  9
 
 static const char *const  kind_names[KINDS] = {
     "attributes", "exact", "all+prefix", "all+suffix", "all+any",
-    "all+not", "exact source", "all+exact+suffix"
+    "all+not", "exact source", "all+exact+suffix", "all+cesql"
 };
 
 static double  budget = 0.3;        /* seconds per figure */
@@ -84,6 +84,22 @@ all2(em_filter_kind_t kind, em_filter_t *a, em_filter_t *b)
                               : em_filter_any(ops, 2, &err);
     if (f == NULL) {
         die("all/any", err);
+    }
+
+    return f;
+}
+
+
+static em_filter_t *
+cesql(const char *expr)
+{
+    em_cesql_compile_error_t  cerr;
+    em_filter_t              *f;
+    const char               *err;
+
+    f = em_filter_cesql(expr, strlen(expr), &cerr, &err);
+    if (f == NULL) {
+        die(expr, err);
     }
 
     return f;
@@ -150,11 +166,17 @@ pinned_filter(size_t i)
     case 6:
         return pairs(EM_FILTER_EXACT, "source", source, NULL, NULL);
 
-    default:
+    case 7:
         return all2(EM_FILTER_ALL,
                     pairs(EM_FILTER_EXACT, "source", source,
                           "eventtypeversion", "v1"),
                     pairs(EM_FILTER_SUFFIX, "type", ".created", NULL, NULL));
+
+    default:
+        return all2(EM_FILTER_ALL,
+                    pairs(EM_FILTER_EXACT, "type", type, NULL, NULL),
+                    cesql("subject LIKE 'orders/%' AND "
+                          "eventtypeversion IN ('v1', 'v2')"));
     }
 }
 
@@ -163,14 +185,19 @@ pinned_filter(size_t i)
 static em_filter_t *
 open_filter(size_t i)
 {
-    char  type[48];
+    char  type[48], expr[96];
 
     snprintf(type, sizeof(type), "com.example.order.%zu", i);
 
-    switch (i % 3) {
+    switch (i % 4) {
 
     case 0:
         return pairs(EM_FILTER_PREFIX, "type", type, NULL, NULL);
+
+    case 3:
+        snprintf(expr, sizeof(expr), "type LIKE '%s.%%' OR source = 'x'",
+                 type);
+        return cesql(expr);
 
     case 1:
         return all2(EM_FILTER_ANY,
@@ -358,9 +385,11 @@ mix(const char *name, unsigned open_pct)
         free(r.out);
     }
 
-    printf("1000 triggers / 1 trigger: naive %.1fx, indexed %.1fx "
-           "(goal: indexed <= 5x)\n", t_naive[2] / t_naive[0],
-           t_index[2] / t_index[0]);
+    /* one Trigger is one em_filter_match(): the naive figure */
+    printf("1000 triggers / 1 trigger: naive %.1fx, indexed %.1fx; indexed "
+           "1000 / one filter evaluated %.1fx (goal: <= 5x)\n",
+           t_naive[2] / t_naive[0], t_index[2] / t_index[0],
+           t_index[2] / t_naive[0]);
 
     em_event_free(ev);
 }
