@@ -136,16 +136,14 @@ em_cesql_print_node(em_buf_t *b, const em_cesql_node_t *n, int operand)
                || (operand && em_buf_append_str(b, ")") != EM_OK) ? -1 : 0;
 
     case EM_CESQL_OP_NEG:
+        /* "-5" is a literal, "- 5" negates one: keep them apart */
         a = n->args[0];
         rc = a->op == EM_CESQL_OP_NEG
              || (a->op == EM_CESQL_OP_LITERAL
-                 && a->value.type == EM_CESQL_INTEGER && a->value.i < 0);
+                 && a->value.type == EM_CESQL_INTEGER);
 
-        /* "--1" would read back as a subtraction-free "-(-1)" anyway,
-           but "- -1" is clearer with parentheses */
-        return em_buf_append_str(b, rc ? "-(" : "-") != EM_OK
-               || em_cesql_print_node(b, a, 1) != 0
-               || (rc && em_buf_append_str(b, ")") != EM_OK) ? -1 : 0;
+        return em_buf_append_str(b, rc ? "- " : "-") != EM_OK
+               || em_cesql_print_node(b, a, 1) != 0 ? -1 : 0;
 
     case EM_CESQL_OP_CALL:
         return em_buf_printf(b, "%s(", n->func->name) != EM_OK

@@ -782,10 +782,14 @@ test_text(void)
     text("1+2*3", "1 + (2 * 3)");
     text("(1+2)*3", "(1 + 2) * 3");
     text("a <> b", "a != b");
-    text("--5", "-(-5)");
-    text("- 5", "-5");
+    text("--5", "- -5");
+    text("- 5", "- 5");
+    text("- 0", "- 0");
+    text("-5", "-5");
     text("-x", "-x");
-    text("- -x", "-(-x)");
+    text("--x", "- -x");
+    text("-(1 + x)", "-(1 + x)");
+    text("-abs(x)", "-ABS(x)");
     text("+7", "7");
     text("true", "TRUE");
     text("FaLsE", "FALSE");
