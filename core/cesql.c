@@ -103,6 +103,7 @@ em_cesql_compile(const char *expr, size_t len,
 
     if (expr == NULL) {
         expr = "";
+        len = 0;
     }
 
     e = calloc(1, sizeof(em_cesql_t));
