@@ -969,8 +969,8 @@ test_no_alloc(void)
 {
 #if COUNT_ALLOCS
     static const char *const  exprs[] = {
-        "CONCAT(UPPER(id), '-', LOWER(mystr), myint, STRING(mybool)) "
-            "LIKE 'MYID-%w_rld10true'",
+        ("CONCAT(UPPER(id), '-', LOWER(mystr), myint, STRING(mybool)) "
+         "LIKE 'MYID-%w_rld10true'"),
         "type LIKE 'com.%.created' AND myint IN (1, 2, '10')",
         "SUBSTRING(CONCAT_WS(',', id, source, type), 3, 10) = 'Id,/src,co'",
         "TRIM(CONCAT('  ', mystr, '  ')) = mystr OR missing = 1",
