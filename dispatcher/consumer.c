@@ -1,16 +1,26 @@
 /*
- * Trigger runtimes: the durable pull consumer and its fetching thread.
+ * Trigger runtimes: the durable pull consumer and the pull requests that
+ * feed it to the loop.
  *
- * The consumer is created with js_AddConsumer and the subscription binds
- * to it, so that destroying the subscription never deletes it (cnats
- * deletes only what its subscribe call created).  Several dispatcher
- * processes on the same configuration bind to the same durable and
- * JetStream spreads the messages over their pull requests.
+ * The consumer is created with js_AddConsumer; messages come to a plain
+ * subscription on an inbox of ours, through pull requests we publish to
+ * the consumer's MSG.NEXT subject.  Several dispatcher processes on the
+ * same configuration send pull requests to the same durable and JetStream
+ * spreads the messages over them.
  *
- * Fetching keeps latency low and batches under load: a no-wait request
- * for as many messages as there are free slots returns what is there at
- * once; when nothing is, a one-message request waits up to
- * EM_FETCH_WAIT_MS and returns as soon as one arrives.
+ * A window of requests stays outstanding (between half and all of the
+ * trigger's in-flight bound), so JetStream sends the next message the
+ * moment an ack frees a slot under the consumer's MaxAckPending, with no
+ * fetch round trip between an ack and the next delivery: a blocking fetch
+ * per free slot made the pull itself the bottleneck.  MaxAckPending is
+ * what bounds the events in delivery, across every dispatcher.  Requests
+ * expire after EM_PULL_EXPIRES_MS; JetStream reports what an expired one
+ * left undelivered, and after a reconnect, or a silence longer than a
+ * request can live, the window is assumed lost and sent again (a request
+ * too many is harmless, one too few would stall the trigger).
+ *
+ * Messages are acked by publishing to their reply subject, as cnats'
+ * natsMsg_Ack does for messages of its own JetStream subscriptions.
  */
 
 #include "consumer.h"
@@ -34,6 +44,10 @@
 
 #define EM_SETUP_RETRY_MIN_MS     250
 #define EM_SETUP_RETRY_MAX_MS     5000
+
+/* JetStream's answers to pull requests (the Status header) */
+#define EM_PULL_HEARTBEAT         "100"
+#define EM_PULL_NO_RESPONDERS     "503"
 
 
 int
@@ -177,6 +191,215 @@ em_rt_status(em_rt_t *rt, int *ready, char *reason, size_t rsize,
 }
 
 
+/* ---- pull requests and what they bring ----------------------------------- */
+
+natsStatus
+em_rt_ack(em_rt_t *rt, natsMsg *msg, const char *what)
+{
+    const char  *reply;
+
+    reply = natsMsg_GetReply(msg);
+    if (reply == NULL || reply[0] == '\0') {
+        return NATS_INVALID_ARG;
+    }
+
+    return natsConnection_PublishString(rt->run->nc, reply, what);
+}
+
+
+/*
+ * How many messages to ask for now, counted as requested: the window is
+ * topped up to the in-flight bound once half of it has arrived.  Under
+ * rt->mu.
+ */
+static int64_t
+em_rt_want_locked(em_rt_t *rt, uint64_t now)
+{
+    int64_t  limit, want;
+
+    if (!rt->pulling || rt->stop || now < rt->pull_pause_until) {
+        return 0;
+    }
+
+    limit = (int64_t) rt->limit;
+
+    if (rt->requested * 2 > limit) {
+        return 0;
+    }
+
+    want = limit - rt->requested;
+    rt->requested += want;
+
+    return want;
+}
+
+
+static void
+em_rt_pull(em_rt_t *rt, int64_t n)
+{
+    natsStatus  s;
+    char        req[96];
+    int         len;
+
+    len = snprintf(req, sizeof(req), "{\"batch\":%lld,\"expires\":%lld}",
+                   (long long) n,
+                   (long long) EM_PULL_EXPIRES_MS * 1000000);
+
+    s = natsConnection_PublishRequest(rt->run->nc, rt->next_subject,
+                                      rt->inbox, req, len);
+    if (s == NATS_OK) {
+        return;
+    }
+
+    /* the thread sends it again on its next round */
+    pthread_mutex_lock(&rt->mu);
+    rt->requested = rt->requested > n ? rt->requested - n : 0;
+    pthread_mutex_unlock(&rt->mu);
+
+    em_log_debug("trigger %s/%s: cannot send a pull request: %s",
+                 rt->t->ns, rt->t->name, natsStatus_GetText(s));
+}
+
+
+/* A message without a reply subject: JetStream's word on our requests. */
+static void
+em_rt_on_status(em_rt_t *rt, natsMsg *msg)
+{
+    const char  *status, *desc, *pending;
+    long long    n;
+    int          gone;
+
+    status = NULL;
+    desc = NULL;
+    pending = NULL;
+
+    if (natsMsgHeader_Get(msg, "Status", &status) != NATS_OK
+        || status == NULL)
+    {
+        return;
+    }
+
+    (void) natsMsgHeader_Get(msg, "Description", &desc);
+    (void) natsMsgHeader_Get(msg, "Nats-Pending-Messages", &pending);
+
+    gone = strcmp(status, EM_PULL_NO_RESPONDERS) == 0
+           || (desc != NULL
+               && (strcasestr(desc, "consumer deleted") != NULL
+                   || strcasestr(desc, "push based") != NULL));
+
+    pthread_mutex_lock(&rt->mu);
+
+    rt->seen_ms = em_run_now_ms();
+
+    if (strcmp(status, EM_PULL_HEARTBEAT) == 0) {
+        pthread_mutex_unlock(&rt->mu);
+        return;
+    }
+
+    if (gone) {
+        rt->resetup = 1;
+        rt->pulling = 0;
+        rt->requested = 0;
+
+    } else if (pending != NULL) {
+        /* an expired request: what it did not bring */
+        n = strtoll(pending, NULL, 10);
+        rt->requested = n > 0 && n < rt->requested ? rt->requested - n : 0;
+
+    } else {
+        /* a refused request (too many waiting, leadership change, ...):
+           ask again, but not at once */
+        rt->requested = 0;
+        rt->pull_pause_until = rt->seen_ms + EM_SETUP_RETRY_MIN_MS * 4;
+    }
+
+    pthread_cond_broadcast(&rt->cv);
+    pthread_mutex_unlock(&rt->mu);
+
+    if (gone) {
+        em_log_warn("trigger %s/%s: consumer %s is gone from stream %s "
+                    "(deleted from outside, or idle longer than "
+                    "maxInactivity): setting it up again", rt->t->ns,
+                    rt->t->name, rt->spec.name, rt->spec.stream);
+
+    } else if (pending == NULL) {
+        em_log_info("trigger %s/%s: JetStream refused a pull request of "
+                    "consumer %s: %s %s", rt->t->ns, rt->t->name,
+                    rt->spec.name, status, desc != NULL ? desc : "");
+    }
+}
+
+
+/* cnats' delivery thread of rt's subscription */
+static void
+em_rt_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
+    void *closure)
+{
+    em_rt_t     *rt;
+    const char  *reply;
+    int64_t      want;
+    uint64_t     now;
+    int          stop;
+
+    (void) nc;
+    (void) sub;
+
+    rt = closure;
+    reply = natsMsg_GetReply(msg);
+
+    if (reply == NULL || reply[0] == '\0') {
+        em_rt_on_status(rt, msg);
+        natsMsg_Destroy(msg);
+        return;
+    }
+
+    now = em_run_now_ms();
+
+    pthread_mutex_lock(&rt->mu);
+
+    rt->seen_ms = now;
+    if (rt->requested > 0) {
+        rt->requested--;
+    }
+
+    stop = rt->stop;
+    if (!stop) {
+        rt->held++;
+    }
+
+    want = em_rt_want_locked(rt, now);
+    pthread_mutex_unlock(&rt->mu);
+
+    if (stop) {
+        /* the trigger's new runtime, or another dispatcher, takes it */
+        (void) em_rt_ack(rt, msg, EM_ACK_NAK);
+        natsMsg_Destroy(msg);
+        return;
+    }
+
+    em_run_handoff(rt->run, EM_HANDOFF_MSG, rt, msg);
+
+    if (want > 0) {
+        em_rt_pull(rt, want);
+    }
+}
+
+
+/* no callback of rt's subscription runs from now on */
+static void
+em_rt_sub_closed(void *closure)
+{
+    em_rt_t  *rt;
+
+    rt = closure;
+
+    pthread_mutex_lock(&rt->mu);
+    rt->sub_open = 0;
+    pthread_cond_broadcast(&rt->cv);
+    pthread_mutex_unlock(&rt->mu);
+}
+
+
 /* ---- the consumer -------------------------------------------------------- */
 
 static void
@@ -284,8 +507,9 @@ em_rt_consumer_ensure(em_rt_t *rt)
 {
     jsConsumerConfig   cc, upd;
     jsConsumerInfo    *ci, *nci;
-    jsSubOptions       so;
+    natsSubscription  *sub;
     jsErrCode          code;
+    int                stop;
     natsStatus         s;
     char               desc[256];
     const char        *what;
@@ -354,19 +578,35 @@ em_rt_consumer_ensure(em_rt_t *rt)
     }
 
     if (rt->sub == NULL) {
-        jsSubOptions_Init(&so);
-        so.Stream = rt->spec.stream;
-        so.Consumer = rt->spec.name;
+        sub = NULL;
+        s = natsConnection_Subscribe(&sub, rt->run->nc, rt->inbox,
+                                     em_rt_on_msg, rt);
+        if (s == NATS_OK) {
+            s = natsSubscription_SetOnCompleteCB(sub, em_rt_sub_closed, rt);
+        }
 
-        code = 0;
-        s = js_PullSubscribe(&rt->sub, rt->run->js, rt->spec.filter_subject,
-                             rt->spec.name, NULL, &so, &code);
         if (s != NATS_OK) {
-            rt->sub = NULL;
-            em_rt_api_failed(rt, "subscribe to", s, code);
+            natsSubscription_Destroy(sub);
+            em_rt_api_failed(rt, "subscribe to", s, 0);
+            return -1;
+        }
+
+        pthread_mutex_lock(&rt->mu);
+        rt->sub = sub;
+        rt->sub_open = 1;
+        stop = rt->stop;
+        pthread_mutex_unlock(&rt->mu);
+
+        /* em_rt_stop() came before there was anything to close */
+        if (stop) {
+            (void) natsSubscription_Unsubscribe(sub);
             return -1;
         }
     }
+
+    pthread_mutex_lock(&rt->mu);
+    rt->requested = 0;
+    pthread_mutex_unlock(&rt->mu);
 
     em_rt_set_status(rt, 1, "Ready", "filter subject %s, ack wait %llds, "
                      "max in flight %lld", rt->spec.filter_subject,
@@ -407,103 +647,26 @@ em_rt_pause(em_rt_t *rt, int64_t ms)
 }
 
 
+/*
+ * Waits until the subscription's callbacks are over (em_rt_stop() closed
+ * it) and frees it.
+ */
 static void
-em_rt_hand_over(em_rt_t *rt, natsMsgList *list)
+em_rt_unsubscribe(em_rt_t *rt)
 {
-    int  i;
+    if (rt->sub == NULL) {
+        return;
+    }
 
     pthread_mutex_lock(&rt->mu);
-    rt->held += (unsigned) list->Count;
+    rt->pulling = 0;
+    while (rt->sub_open) {
+        pthread_cond_wait(&rt->cv, &rt->mu);
+    }
     pthread_mutex_unlock(&rt->mu);
 
-    for (i = 0; i < list->Count; i++) {
-        em_run_handoff(rt->run, EM_HANDOFF_MSG, rt, list->Msgs[i]);
-
-        /* the loop owns it now; the list must not destroy it */
-        list->Msgs[i] = NULL;
-    }
-
-    natsMsgList_Destroy(list);
-}
-
-
-/* Returns 1 when messages came, 0 when none, -1 on an error. */
-static int
-em_rt_fetch(em_rt_t *rt, int batch)
-{
-    natsMsgList     list;
-    jsFetchRequest  req;
-    jsErrCode       code;
-    natsStatus      s;
-
-    memset(&list, 0, sizeof(list));
-    jsFetchRequest_Init(&req);
-    req.Batch = batch;
-    req.NoWait = true;
-    req.Expires = (int64_t) EM_FETCH_WAIT_MS * 1000000;
-
-    s = natsSubscription_FetchRequest(&list, rt->sub, &req);
-
-    if (s == NATS_OK && list.Count > 0) {
-        em_rt_hand_over(rt, &list);
-        return 1;
-    }
-
-    natsMsgList_Destroy(&list);
-
-    if (s != NATS_OK && s != NATS_NOT_FOUND && s != NATS_TIMEOUT) {
-        return -1;
-    }
-
-    code = 0;
-    memset(&list, 0, sizeof(list));
-    s = natsSubscription_Fetch(&list, rt->sub, 1, EM_FETCH_WAIT_MS, &code);
-
-    if (s == NATS_OK && list.Count > 0) {
-        em_rt_hand_over(rt, &list);
-        return 1;
-    }
-
-    natsMsgList_Destroy(&list);
-
-    return s == NATS_OK || s == NATS_NOT_FOUND || s == NATS_TIMEOUT ? 0 : -1;
-}
-
-
-/* After a fetch error: is the consumer still there? */
-static void
-em_rt_fetch_failed(em_rt_t *rt, int *setup)
-{
-    jsConsumerInfo  *ci;
-    jsErrCode        code;
-    natsStatus       s;
-
-    if (!atomic_load(&rt->run->nats_up)) {
-        em_rt_set_status(rt, 0, "NATSDisconnected", "waiting for the NATS "
-                         "connection to come back");
-        em_rt_pause(rt, EM_SETUP_RETRY_MIN_MS);
-        return;
-    }
-
-    ci = NULL;
-    code = 0;
-    s = js_GetConsumerInfo(&ci, rt->run->js, rt->spec.stream, rt->spec.name,
-                           NULL, &code);
-    jsConsumerInfo_Destroy(ci);
-
-    if (s != NATS_OK
-        && (code == EM_JS_CONSUMER_NOT_FOUND
-            || code == EM_JS_STREAM_NOT_FOUND))
-    {
-        em_log_warn("trigger %s/%s: consumer %s is gone from stream %s "
-                    "(deleted from outside, or idle longer than "
-                    "maxInactivity): setting it up again", rt->t->ns,
-                    rt->t->name, rt->spec.name, rt->spec.stream);
-        *setup = 1;
-        return;
-    }
-
-    em_rt_pause(rt, EM_SETUP_RETRY_MIN_MS);
+    natsSubscription_Destroy(rt->sub);
+    rt->sub = NULL;
 }
 
 
@@ -511,14 +674,17 @@ static void *
 em_rt_thread(void *arg)
 {
     em_rt_t    *rt;
-    int         setup, batch, rc, del, degraded;
-    int64_t     backoff;
+    int         setup, del, degraded;
+    int64_t     backoff, want;
+    uint64_t    now;
+    unsigned long  epoch, disconnects;
     jsErrCode   code;
     natsStatus  s;
 
     rt = arg;
     setup = 1;
     degraded = 0;
+    epoch = 0;
     backoff = EM_SETUP_RETRY_MIN_MS;
 
     if (rt->t->broker_conf == NULL) {
@@ -541,13 +707,11 @@ em_rt_thread(void *arg)
             continue;
         }
 
-        if (!setup) {
-            while (rt->held >= rt->limit && !rt->stop) {
-                pthread_cond_wait(&rt->cv, &rt->mu);
-            }
+        if (rt->resetup) {
+            rt->resetup = 0;
+            setup = 1;
         }
 
-        batch = rt->limit > rt->held ? (int) (rt->limit - rt->held) : 0;
         pthread_mutex_unlock(&rt->mu);
 
         if (setup) {
@@ -559,40 +723,63 @@ em_rt_thread(void *arg)
             }
 
             setup = 0;
+            degraded = 0;
             backoff = EM_SETUP_RETRY_MIN_MS;
-            continue;
+            epoch = atomic_load(&rt->run->nats_disconnects);
+
+            pthread_mutex_lock(&rt->mu);
+            rt->pulling = 1;
+            rt->seen_ms = em_run_now_ms();
+            pthread_mutex_unlock(&rt->mu);
         }
 
-        if (batch <= 0) {
-            continue;
+        disconnects = atomic_load(&rt->run->nats_disconnects);
+        now = em_run_now_ms();
+
+        pthread_mutex_lock(&rt->mu);
+
+        /*
+         * JetStream forgets the requests of a connection that went away,
+         * and a lost expiry notice would leave the window counted but
+         * empty: both mean asking again.
+         */
+        if (disconnects != epoch
+            || now - rt->seen_ms > EM_PULL_EXPIRES_MS + EM_PULL_SLACK_MS)
+        {
+            epoch = disconnects;
+            rt->requested = 0;
+            rt->seen_ms = now;
         }
 
-        if (batch > EM_FETCH_BATCH_MAX) {
-            batch = EM_FETCH_BATCH_MAX;
+        want = atomic_load(&rt->run->nats_up) ? em_rt_want_locked(rt, now)
+                                              : 0;
+        pthread_mutex_unlock(&rt->mu);
+
+        if (want > 0) {
+            em_rt_pull(rt, want);
         }
 
-        rc = em_rt_fetch(rt, batch);
-        if (rc < 0) {
-            em_rt_fetch_failed(rt, &setup);
-            degraded = !setup;
-            continue;
-        }
-
-        /* a fetch during an outage waits out its time, it does not fail */
         if (!atomic_load(&rt->run->nats_up)) {
             em_rt_set_status(rt, 0, "NATSDisconnected", "waiting for the "
                              "NATS connection to come back");
             degraded = 1;
-            em_rt_pause(rt, EM_SETUP_RETRY_MIN_MS);
 
         } else if (degraded) {
             degraded = 0;
-            em_rt_set_status(rt, 1, "Ready", "fetching from consumer %s "
+            em_rt_set_status(rt, 1, "Ready", "pulling from consumer %s "
                              "again", rt->spec.name);
         }
+
+        pthread_mutex_lock(&rt->mu);
+        if (!rt->resetup) {
+            em_rt_wait_locked(rt, 1000);
+        }
+        pthread_mutex_unlock(&rt->mu);
     }
 
-    /* the loop finishes (or naks) what was fetched; then we may go */
+    em_rt_unsubscribe(rt);
+
+    /* the loop finishes (or naks) what it was given; then we may go */
     pthread_mutex_lock(&rt->mu);
     while (rt->held > 0) {
         pthread_cond_wait(&rt->cv, &rt->mu);
@@ -621,12 +808,6 @@ em_rt_thread(void *arg)
         }
     }
 
-    /* every message of the subscription is finished: it can go */
-    if (rt->sub != NULL) {
-        natsSubscription_Destroy(rt->sub);
-        rt->sub = NULL;
-    }
-
     em_run_handoff(rt->run, EM_HANDOFF_DONE, rt, NULL);
     return NULL;
 }
@@ -634,10 +815,32 @@ em_rt_thread(void *arg)
 
 /* ---- life cycle (loop thread) -------------------------------------------- */
 
+/* where pull requests for the consumer go (JetStream's default API prefix) */
+static int
+em_rt_next_subject(em_rt_t *rt)
+{
+    size_t  n;
+
+    n = sizeof("$JS.API.CONSUMER.MSG.NEXT..") + strlen(rt->spec.stream)
+        + strlen(rt->spec.name);
+
+    rt->next_subject = malloc(n);
+    if (rt->next_subject == NULL) {
+        return EM_ERROR;
+    }
+
+    snprintf(rt->next_subject, n, "$JS.API.CONSUMER.MSG.NEXT.%s.%s",
+             rt->spec.stream, rt->spec.name);
+
+    return EM_OK;
+}
+
+
 em_rt_t *
 em_rt_new(em_run_t *run, em_gen_t *gen, const em_trigger_t *t)
 {
     em_rt_t             *rt;
+    natsInbox           *inbox;
     pthread_condattr_t   ca;
 
     rt = calloc(1, sizeof(em_rt_t));
@@ -650,9 +853,25 @@ em_rt_new(em_run_t *run, em_gen_t *gen, const em_trigger_t *t)
         return NULL;
     }
 
+    inbox = NULL;
+    if (natsInbox_Create(&inbox) != NATS_OK
+        || strlen(inbox) >= sizeof(rt->inbox)
+        || em_rt_next_subject(rt) != EM_OK)
+    {
+        natsInbox_Destroy(inbox);
+        em_consumer_spec_free(&rt->spec);
+        free(rt->next_subject);
+        free(rt);
+        return NULL;
+    }
+
+    memcpy(rt->inbox, inbox, strlen(inbox) + 1);
+    natsInbox_Destroy(inbox);
+
     rt->stats = em_metrics_acquire(&run->metrics, t->ns, t->name);
     if (rt->stats == NULL) {
         em_consumer_spec_free(&rt->spec);
+        free(rt->next_subject);
         free(rt);
         return NULL;
     }
@@ -697,13 +916,29 @@ em_rt_start(em_rt_t *rt)
 void
 em_rt_stop(em_rt_t *rt, int delete_consumer)
 {
+    natsSubscription  *sub;
+
     pthread_mutex_lock(&rt->mu);
+
+    sub = !rt->stop && rt->sub_open ? rt->sub : NULL;
     rt->stop = 1;
+    rt->pulling = 0;
     if (delete_consumer) {
         rt->delete_consumer = 1;
     }
+
     pthread_cond_broadcast(&rt->cv);
     pthread_mutex_unlock(&rt->mu);
+
+    /*
+     * At once, from here: JetStream drops the requests of an inbox nobody
+     * listens to, so the events the loop hands back from now on (naks
+     * come after this on the same connection) go to another runtime or
+     * dispatcher instead of bouncing back to us.
+     */
+    if (sub != NULL) {
+        (void) natsSubscription_Unsubscribe(sub);
+    }
 }
 
 
@@ -712,7 +947,12 @@ em_rt_release(em_rt_t *rt)
 {
     pthread_mutex_lock(&rt->mu);
     rt->held--;
-    pthread_cond_broadcast(&rt->cv);
+
+    /* only a stopping thread waits for slots to come back */
+    if (rt->stop && rt->held == 0) {
+        pthread_cond_broadcast(&rt->cv);
+    }
+
     pthread_mutex_unlock(&rt->mu);
 }
 
@@ -726,6 +966,7 @@ em_rt_free(em_rt_t *rt)
 
     em_metrics_release(&rt->run->metrics, rt->stats);
     em_consumer_spec_free(&rt->spec);
+    free(rt->next_subject);
     pthread_mutex_destroy(&rt->mu);
     pthread_cond_destroy(&rt->cv);
     em_gen_unref(rt->gen);

