@@ -110,7 +110,20 @@ em_dl_finish(em_dl_t *dl, em_dl_action_t action)
     em_buf_free(&dl->body);
     em_buf_free(&dl->fail_data);
     free(dl->fail_dest);
-    free(dl);
+
+    /*
+     * Kept for the next event: a request of this size makes malloc
+     * consolidate its fast bins first, which was a tenth of the loop's
+     * time at a few thousand events a second.
+     */
+    if (run->ndl_free < EM_DL_KEEP) {
+        dl->next = run->dl_free;
+        run->dl_free = dl;
+        run->ndl_free++;
+
+    } else {
+        free(dl);
+    }
 
     em_run_check_stopped(run);
 }
@@ -796,7 +809,17 @@ em_dl_start(em_run_t *run, em_rt_t *rt, natsMsg *msg)
     const char     *err;
     char            why[300];
 
-    dl = calloc(1, sizeof(em_dl_t));
+    dl = run->dl_free;
+
+    if (dl != NULL) {
+        run->dl_free = dl->next;
+        run->ndl_free--;
+        memset(dl, 0, sizeof(em_dl_t));
+
+    } else {
+        dl = calloc(1, sizeof(em_dl_t));
+    }
+
     if (dl == NULL) {
         em_log_error("out of memory: an event of trigger %s/%s goes back "
                      "to JetStream", rt->t->ns, rt->t->name);

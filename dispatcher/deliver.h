@@ -24,6 +24,9 @@
 /* Bytes of a failed response that go into knativeerrordata (before base64). */
 #define EM_DLS_DATA_MAX      768
 
+/* finished em_dl_t kept for reuse */
+#define EM_DL_KEEP           1024
+
 /* ---- HTTP (deliver_http.c) ----------------------------------------------- */
 
 typedef struct em_http_req_s  em_http_req_t;

@@ -384,7 +384,12 @@ em_http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 }
 
 
-/* An easy handle done with, kept for the next transfer. */
+/*
+ * An easy handle done with, kept for the next transfer.  Not reset:
+ * em_http_post() sets every option each time, and curl_easy_reset() frees
+ * the handle's buffers, whose 64 KiB made every free consolidate malloc's
+ * heap.
+ */
 static void
 em_http_easy_put(em_http_t *h, CURL *e)
 {
@@ -393,7 +398,6 @@ em_http_easy_put(em_http_t *h, CURL *e)
         return;
     }
 
-    curl_easy_reset(e);
     h->easy[h->neasy++] = e;
 }
 
@@ -648,10 +652,9 @@ em_http_post(em_http_t *h, em_http_req_t *r, const char *url,
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, em_http_close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, h);
 
-    if (timeout_ns > 0) {
-        ms = (long) ((timeout_ns + 999999) / 1000000);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms);
-    }
+    /* always: a reused handle keeps what the last transfer set */
+    ms = timeout_ns > 0 ? (long) ((timeout_ns + 999999) / 1000000) : 0;
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms);
 
     em_buf_init(&r->body);
     r->body_total = 0;

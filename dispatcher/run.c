@@ -975,6 +975,7 @@ int
 em_run(const char *config_path)
 {
     em_run_t   *run;
+    em_dl_t    *dl, *next;
     em_diag_t   diag;
     em_buf_t    err;
     size_t      n;
@@ -1080,6 +1081,12 @@ done:
     em_diag_free(&diag);
     em_buf_free(&err);
     free(run->done_msgs);
+
+    for (dl = run->dl_free; dl != NULL; dl = next) {
+        next = dl->next;
+        free(dl);
+    }
+
     free(run);
 
     return rc;

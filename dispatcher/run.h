@@ -55,6 +55,8 @@ struct em_run_s {
     em_rt_t            *rts;            /* current and retiring triggers */
     em_dl_t            *dls;            /* events in delivery */
     unsigned            ndls;
+    em_dl_t            *dl_free;        /* kept for the next events */
+    unsigned            ndl_free;
 
     natsConnection     *nc;
     jsCtx              *js;
