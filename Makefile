@@ -162,8 +162,11 @@ TEST_ENV = TEST_NGINX_BINARY=$${TEST_NGINX_BINARY:-/usr/sbin/nginx} \
 
 PROVE_JOBS ?= 2
 
+# The fuzz targets run first (30 s each, two at a time), so that prove's
+# summary stays the last line.
 test: deps
 	$(MAKE) all
+	$(MAKE) fuzz-smoke
 	$(MAKE) test-run
 
 test-run: all
@@ -194,38 +197,63 @@ test-asan: deps
 
 # --- fuzzing --------------------------------------------------------------
 
-FUZZ_FLAGS := $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined \
-              -fno-sanitize-recover=all -Iinclude -Icore
+# The parsers' sources are compiled once, instrumented, and linked into
+# every target; `make fuzz` runs FUZZ_JOBS targets at a time.
+FUZZ_CFLAGS := $(CSTD) -g -O1 -fsanitize=address,undefined \
+               -fno-sanitize-recover=all -Iinclude -Icore
+FUZZ_OBJS   := $(BUILD)/fuzz/obj
+FUZZ_JOBS   ?= 2
+
+# Targets for the dispatcher's parsers link its sources, less main().
+DISP_LIB_SRCS  := $(filter-out dispatcher/main.c,$(DISP_SRCS))
+FUZZ_CORE_OBJS := $(patsubst core/%.c,$(FUZZ_OBJS)/core/%.o,$(CORE_SRCS))
+FUZZ_DISP_OBJS := $(patsubst dispatcher/%.c,$(FUZZ_OBJS)/dispatcher/%.o,\
+                    $(DISP_LIB_SRCS))
+
+FUZZ_DISP_BINS := $(filter $(BUILD)/fuzz/fuzz_dispatcher_%,$(FUZZ_BINS))
+FUZZ_CORE_BINS := $(filter-out $(FUZZ_DISP_BINS),$(FUZZ_BINS))
 
 fuzz-build: deps-fuzz $(FUZZ_BINS)
 
-$(BUILD)/fuzz/%: fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+$(FUZZ_CORE_OBJS): $(FUZZ_OBJS)/core/%.o: core/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(CORE_SRCS) $(LIBS_CORE)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-# Targets for the dispatcher's parsers link its sources, less main().
-DISP_LIB_SRCS := $(filter-out dispatcher/main.c,$(DISP_SRCS))
-
-$(BUILD)/fuzz/fuzz_dispatcher_%: fuzz/fuzz_dispatcher_%.c $(CORE_SRCS) \
-        $(DISP_LIB_SRCS) $(CORE_HDRS) $(DISP_HDRS)
+$(FUZZ_DISP_OBJS): $(FUZZ_OBJS)/dispatcher/%.o: dispatcher/%.c $(CORE_HDRS) \
+        $(DISP_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_FLAGS) -Idispatcher -o $@ $< $(CORE_SRCS) \
-	    $(DISP_LIB_SRCS) $(LIBS_DISP)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Idispatcher \
+	    -c -o $@ $<
+
+$(FUZZ_CORE_BINS): $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h \
+        $(FUZZ_CORE_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_CORE_OBJS) \
+	    $(LIBS_CORE)
+
+$(FUZZ_DISP_BINS): $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h \
+        $(FUZZ_CORE_OBJS) $(FUZZ_DISP_OBJS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Idispatcher -o $@ $< \
+	    $(FUZZ_DISP_OBJS) $(FUZZ_CORE_OBJS) $(LIBS_DISP)
 
 # make fuzz FUZZ_SECONDS=600 runs each target that long.
 fuzz fuzz-smoke: fuzz-build
-	@set -e; for f in $(FUZZ_BINS); do \
-	    name=$$(basename $$f); \
-	    mkdir -p $(BUILD)/fuzz/corpus-$$name; \
-	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        -artifact_prefix=$(BUILD)/fuzz/$$name- \
-	        $(BUILD)/fuzz/corpus-$$name fuzz/corpus/$$name \
-	        2> $(BUILD)/fuzz/$$name.log \
-	    || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
-	    grep -E 'stat::number_of_executed_units|stat::peak_rss' \
-	        $(BUILD)/fuzz/$$name.log | tr '\n' ' '; echo; \
-	done
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) \
+	    FUZZ_SECONDS=$(FUZZ_SECONDS) $(FUZZ_BINS:%=%.run)
+
+# One target's run; never a file, so always made.  A finding fails it and
+# leaves the input next to the target.
+$(FUZZ_BINS:%=%.run): %.run: %
+	@name=$(notdir $*); log=$(BUILD)/fuzz/$$name.log; \
+	mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+	$< -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(BUILD)/fuzz/$$name- \
+	    $(BUILD)/fuzz/corpus-$$name fuzz/corpus/$$name 2> $$log \
+	|| { echo "fuzz: $$name FAILED (log: $$log)"; tail -40 $$log; \
+	     exit 1; }; \
+	echo "fuzz: $$name $(FUZZ_SECONDS)s:" $$(grep -E \
+	    'stat::number_of_executed_units|stat::peak_rss' $$log)
 
 fuzz-smoke: FUZZ_SECONDS = 30
 
