@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include <eventmesh/nats_proto.h>
+
 #include "ngx_http_event_mesh_nats.h"
 
 
@@ -20,20 +22,12 @@
 
 #define NGX_EM_NATS_DEFAULT_PORT     4222
 
-/* what nats-server assumes when INFO says nothing */
-#define NGX_EM_NATS_DEFAULT_PAYLOAD  (1024 * 1024)
-
-/* the protocol's own ceiling for max_payload */
-#define NGX_EM_NATS_MAX_PAYLOAD      (64 * 1024 * 1024)
-
 /*
  * nats-server refuses client control lines longer than 4096 bytes
  * (max_control_line) and drops the connection; our own HPUB lines must
- * stay below it.  Server lines can be longer: INFO of a cluster member
- * lists every connect_url.
+ * stay below it.  The server's own lines are the reader's business.
  */
 #define NGX_EM_NATS_MAX_CLIENT_LINE  4096
-#define NGX_EM_NATS_MAX_SERVER_LINE  (64 * 1024)
 
 #define NGX_EM_NATS_READ_SIZE        (16 * 1024)
 #define NGX_EM_NATS_CHUNK_SIZE       (32 * 1024)
@@ -44,8 +38,6 @@
                                       + NGX_EM_NATS_INBOX_RANDOM + 1)
 #define NGX_EM_NATS_SID              "1"
 
-#define NGX_EM_NATS_MAX_ARGS         6
-
 /*
  * A failure is an error, except that further attempts of an outage that
  * was already reported (every server failed) log at the info level.
@@ -53,9 +45,6 @@
 #define NGX_EM_NATS_ERR(st)                                                   \
     (((st)->state != NGX_EM_NATS_READY && (st)->failures >= (st)->naddrs)     \
      ? NGX_LOG_INFO : NGX_LOG_ERR)
-
-/* room for an untrusted string quoted in a log line */
-#define NGX_EM_NATS_LOG_TEXT         128
 
 
 typedef enum {
@@ -114,7 +103,7 @@ typedef struct {
     u_char                   *rpos;
     u_char                   *rlast;
     u_char                   *rend;
-    size_t                    rscan;      /* bytes after rpos with no LF */
+    em_nats_reader_t          reader;
 
     ngx_chain_t              *out;        /* unsent bytes, oldest first */
     ngx_chain_t              *out_tail;
@@ -157,20 +146,14 @@ static void ngx_em_nats_write_handler(ngx_event_t *wev);
 
 static ngx_int_t ngx_em_nats_read_space(ngx_em_nats_t *st);
 static ngx_int_t ngx_em_nats_parse(ngx_em_nats_t *st);
-static ngx_int_t ngx_em_nats_process_line(ngx_em_nats_t *st, u_char *p,
-    u_char *last, u_char *next);
-static ngx_int_t ngx_em_nats_process_info(ngx_em_nats_t *st, u_char *p,
-    u_char *last);
-static ngx_int_t ngx_em_nats_process_err(ngx_em_nats_t *st, u_char *p,
-    u_char *last);
-static ngx_int_t ngx_em_nats_process_msg(ngx_em_nats_t *st, ngx_uint_t hmsg,
-    u_char *p, u_char *last, u_char *next);
-static void ngx_em_nats_deliver(ngx_em_nats_t *st, ngx_str_t *subject,
-    u_char *hdr, size_t hdr_len, u_char *data, size_t len);
+static ngx_int_t ngx_em_nats_process(ngx_em_nats_t *st, em_nats_frame_t *f);
+static ngx_int_t ngx_em_nats_process_info(ngx_em_nats_t *st,
+    em_nats_span_t *json);
+static ngx_int_t ngx_em_nats_process_err(ngx_em_nats_t *st,
+    em_nats_span_t *text);
+static void ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f);
 static void ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
-    u_char *data, size_t len);
-static ngx_int_t ngx_em_nats_parse_status(u_char *p, size_t len,
-    ngx_uint_t *status, ngx_str_t *text);
+    em_nats_span_t *data);
 static void ngx_em_nats_ready(ngx_em_nats_t *st);
 static ngx_int_t ngx_em_nats_send_connect(ngx_em_nats_t *st,
     ngx_uint_t auth_required);
@@ -187,12 +170,8 @@ static void ngx_em_nats_complete(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
     ngx_em_pub_result_t *res);
 static void ngx_em_nats_forget(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub);
 
-static ngx_int_t ngx_em_nats_split(u_char *p, u_char *last, ngx_str_t *args,
-    ngx_uint_t max);
 static ngx_int_t ngx_em_nats_parse_uint64(u_char *p, size_t len,
     uint64_t *value);
-static ngx_str_t *ngx_em_nats_printable(ngx_str_t *dst, u_char *buf,
-    size_t size, u_char *p, size_t len);
 static void ngx_em_nats_random(ngx_em_nats_t *st, u_char *buf, size_t n);
 static u_char *ngx_em_nats_log_error(ngx_log_t *log, u_char *buf, size_t len);
 static ngx_int_t ngx_em_nats_conf_credential(ngx_conf_t *cf, ngx_str_t *value,
@@ -559,6 +538,8 @@ ngx_em_nats_init_process(ngx_cycle_t *cycle, ngx_em_nats_conf_t *nc)
     st->rlast = st->rbuf;
     st->rend = st->rbuf + NGX_EM_NATS_READ_SIZE;
 
+    em_nats_reader_init(&st->reader);
+
     ngx_rbtree_init(&st->pending, &st->sentinel, ngx_rbtree_insert_value);
     st->next_id = 1;
 
@@ -824,7 +805,7 @@ ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
 
     st->rpos = st->rbuf;
     st->rlast = st->rbuf;
-    st->rscan = 0;
+    em_nats_reader_reset(&st->reader);
     st->pings_out = 0;
     st->log.action = NULL;
 
@@ -1097,8 +1078,7 @@ ngx_em_nats_read_space(ngx_em_nats_t *st)
     /* one operation fills the buffer: grow it up to the largest legal one */
 
     size = st->rend - st->rbuf;
-    max = (st->max_payload ? st->max_payload : NGX_EM_NATS_DEFAULT_PAYLOAD)
-          + NGX_EM_NATS_MAX_SERVER_LINE + 2;
+    max = em_nats_reader_max_op(&st->reader);
 
     if (size >= max) {
         ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
@@ -1128,17 +1108,17 @@ ngx_em_nats_read_space(ngx_em_nats_t *st)
 
 /*
  * Consumes every complete operation in the buffer; a partial one stays
- * for the next read.  Only the bytes not yet searched are scanned for the
- * end of the control line, so a line arriving byte by byte costs O(n).
+ * for the next read.  The reader remembers how far it has searched for
+ * the end of the line, so a line arriving byte by byte costs O(n).
  */
 
 static ngx_int_t
 ngx_em_nats_parse(ngx_em_nats_t *st)
 {
-    u_char     *p, *lf;
-    ngx_int_t   rc;
-    ngx_str_t   text;
-    u_char      buf[NGX_EM_NATS_LOG_TEXT];
+    size_t            used;
+    ngx_int_t         rc;
+    em_nats_rc_t      n;
+    em_nats_frame_t   f;
 
     for ( ;; ) {
 
@@ -1148,91 +1128,54 @@ ngx_em_nats_parse(ngx_em_nats_t *st)
             return NGX_ERROR;
         }
 
-        p = st->rpos;
+        n = em_nats_read(&st->reader, (const char *) st->rpos,
+                         st->rlast - st->rpos, &f, &used);
 
-        if (p == st->rlast) {
+        if (n == EM_NATS_AGAIN) {
             return NGX_OK;
         }
 
-        lf = memchr(p + st->rscan, LF, st->rlast - p - st->rscan);
-
-        if (lf == NULL) {
-            st->rscan = st->rlast - p;
-
-            if (st->rscan > NGX_EM_NATS_MAX_SERVER_LINE) {
-                ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                              "NATS protocol error: no end of line in %uz "
-                              "bytes starting with \"%V\"", st->rscan,
-                              ngx_em_nats_printable(&text, buf, sizeof(buf),
-                                                    p, st->rscan));
-                return NGX_ERROR;
-            }
-
-            return NGX_OK;
-        }
-
-        if (lf == p || lf[-1] != CR) {
+        if (n == EM_NATS_EPROTO) {
             ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                          "NATS protocol error: line \"%V\" does not end "
-                          "with CRLF",
-                          ngx_em_nats_printable(&text, buf, sizeof(buf),
-                                                p, lf - p));
+                          "NATS protocol error: %s", st->reader.error);
             return NGX_ERROR;
         }
 
-        rc = ngx_em_nats_process_line(st, p, lf - 1, lf + 1);
+        st->rpos += used;
 
-        if (rc == NGX_AGAIN) {
-            /* the payload is incomplete; the line is parsed again then */
-            st->rscan = lf - p;
-            return NGX_OK;
-        }
+        rc = ngx_em_nats_process(st, &f);
 
         if (rc != NGX_OK) {
             return NGX_ERROR;
         }
-
-        st->rscan = 0;
     }
 }
 
 
 static ngx_int_t
-ngx_em_nats_process_line(ngx_em_nats_t *st, u_char *p, u_char *last,
-    u_char *next)
+ngx_em_nats_process(ngx_em_nats_t *st, em_nats_frame_t *f)
 {
-    u_char     *op;
-    size_t      len;
-    ngx_str_t   text;
-    u_char      buf[NGX_EM_NATS_LOG_TEXT];
+    switch (f->op) {
 
-    op = p;
+    case EM_NATS_OP_MSG:
 
-    while (p < last && *p != ' ' && *p != '\t') {
-        p++;
-    }
+        if (f->sid.len != sizeof(NGX_EM_NATS_SID) - 1
+            || ngx_strncmp(f->sid.data, NGX_EM_NATS_SID,
+                           sizeof(NGX_EM_NATS_SID) - 1)
+               != 0)
+        {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &st->log, 0,
+                           "nats: message for unknown sid \"%*s\" ignored",
+                           f->sid.len, f->sid.data);
+            return NGX_OK;
+        }
 
-    len = p - op;
+        ngx_em_nats_deliver(st, f);
 
-    while (p < last && (*p == ' ' || *p == '\t')) {
-        p++;
-    }
+        return NGX_OK;
 
-    /* operation names are case-insensitive in the protocol */
+    case EM_NATS_OP_PING:
 
-    if (len == 3 && ngx_strncasecmp(op, (u_char *) "MSG", 3) == 0) {
-        return ngx_em_nats_process_msg(st, 0, p, last, next);
-    }
-
-    if (len == 4 && ngx_strncasecmp(op, (u_char *) "HMSG", 4) == 0) {
-        return ngx_em_nats_process_msg(st, 1, p, last, next);
-    }
-
-    st->rpos = next;
-
-    if (len == 4 && p == last && ngx_strncasecmp(op, (u_char *) "PING", 4)
-                                 == 0)
-    {
         if (ngx_em_nats_reserve(st, sizeof("PONG" CRLF) - 1) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -1242,11 +1185,9 @@ ngx_em_nats_process_line(ngx_em_nats_t *st, u_char *p, u_char *last,
         ngx_em_nats_post_write(st);
 
         return NGX_OK;
-    }
 
-    if (len == 4 && p == last && ngx_strncasecmp(op, (u_char *) "PONG", 4)
-                                 == 0)
-    {
+    case EM_NATS_OP_PONG:
+
         if (st->state == NGX_EM_NATS_WAIT_PONG) {
             /* the server has accepted CONNECT and SUB */
             ngx_em_nats_ready(st);
@@ -1256,105 +1197,69 @@ ngx_em_nats_process_line(ngx_em_nats_t *st, u_char *p, u_char *last,
         }
 
         return NGX_OK;
-    }
 
-    if (len == 3 && p == last && ngx_strncmp(op, "+OK", 3) == 0) {
+    case EM_NATS_OP_OK:
         return NGX_OK;
+
+    case EM_NATS_OP_ERR:
+        return ngx_em_nats_process_err(st, &f->text);
+
+    default: /* EM_NATS_OP_INFO */
+        return ngx_em_nats_process_info(st, &f->text);
     }
-
-    if (len == 4 && ngx_strncasecmp(op, (u_char *) "-ERR", 4) == 0) {
-        return ngx_em_nats_process_err(st, p, last);
-    }
-
-    if (len == 4 && ngx_strncasecmp(op, (u_char *) "INFO", 4) == 0) {
-        return ngx_em_nats_process_info(st, p, last);
-    }
-
-    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                  "NATS protocol error: unexpected \"%V\"",
-                  ngx_em_nats_printable(&text, buf, sizeof(buf),
-                                        op, last - op));
-
-    return NGX_ERROR;
 }
 
 
 static ngx_int_t
-ngx_em_nats_process_info(ngx_em_nats_t *st, u_char *p, u_char *last)
+ngx_em_nats_process_info(ngx_em_nats_t *st, em_nats_span_t *json)
 {
-    json_t        *info, *v;
-    ngx_int_t      rc;
-    json_int_t     max_payload;
-    const char    *version;
-    json_error_t   err;
+    em_nats_info_t  info;
+    char            err[EM_NATS_ERROR_SIZE];
 
-    info = json_loadb((const char *) p, last - p, 0, &err);
-
-    if (info == NULL || !json_is_object(info)) {
+    if (em_nats_info_parse(json->data, json->len, &info, err, sizeof(err))
+        != EM_OK)
+    {
         ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                      "NATS protocol error: INFO is not a JSON object: %s",
-                      info ? "not an object" : err.text);
-        json_decref(info);
+                      "NATS protocol error: %s", err);
         return NGX_ERROR;
     }
 
-    v = json_object_get(info, "max_payload");
-
-    if (json_is_integer(v)) {
-        max_payload = json_integer_value(v);
-
-        if (max_payload <= 0) {
-            ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                          "NATS protocol error: INFO has max_payload %L",
-                          (int64_t) max_payload);
-            json_decref(info);
-            return NGX_ERROR;
-        }
-
-        st->max_payload = ngx_min((size_t) max_payload,
-                                  (size_t) NGX_EM_NATS_MAX_PAYLOAD);
+    if (info.max_payload) {
+        st->max_payload = info.max_payload;
 
     } else if (st->max_payload == 0) {
-        st->max_payload = NGX_EM_NATS_DEFAULT_PAYLOAD;
+        st->max_payload = EM_NATS_DEFAULT_PAYLOAD;
     }
+
+    st->reader.max_payload = st->max_payload;
 
     if (st->state != NGX_EM_NATS_WAIT_INFO) {
         /* an update: cluster membership, or lame duck mode */
 
-        if (json_is_true(json_object_get(info, "ldm"))) {
+        if (info.ldm) {
             ngx_log_error(NGX_LOG_NOTICE, &st->log, 0,
                           "NATS server is entering lame duck mode");
         }
 
-        json_decref(info);
         return NGX_OK;
     }
 
-    if (json_is_true(json_object_get(info, "tls_required"))) {
+    if (info.tls_required) {
         ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
                       "NATS server requires TLS, which event_mesh_nats "
                       "does not support yet");
-        json_decref(info);
         return NGX_ERROR;
     }
 
-    version = json_string_value(json_object_get(info, "version"));
-
-    if (!json_is_true(json_object_get(info, "headers"))) {
+    if (!info.headers) {
         ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
                       "NATS server %s does not support message headers; "
                       "nats-server 2.2 or newer with JetStream is needed",
-                      version ? version : "(unknown version)");
-        json_decref(info);
+                      info.version[0] ? info.version : "(unknown version)");
         return NGX_ERROR;
     }
 
-    rc = ngx_em_nats_send_connect(st, json_is_true(json_object_get(info,
-                                                   "auth_required")));
-
-    json_decref(info);
-
-    return rc;
+    return ngx_em_nats_send_connect(st, info.auth_required);
 }
 
 
@@ -1505,12 +1410,9 @@ ngx_em_nats_ready(ngx_em_nats_t *st)
 
 
 static ngx_int_t
-ngx_em_nats_process_err(ngx_em_nats_t *st, u_char *p, u_char *last)
+ngx_em_nats_process_err(ngx_em_nats_t *st, em_nats_span_t *text)
 {
-    ngx_str_t  text;
-    u_char     buf[NGX_EM_NATS_LOG_TEXT];
-
-    (void) ngx_em_nats_printable(&text, buf, sizeof(buf), p, last - p);
+    char  buf[EM_NATS_QUOTE_MAX + 4];
 
     /*
      * The server keeps the connection after a permissions violation; only
@@ -1518,130 +1420,42 @@ ngx_em_nats_process_err(ngx_em_nats_t *st, u_char *p, u_char *last)
      */
 
     ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                  "NATS server error: %V", &text);
+                  "NATS server error: %s",
+                  em_nats_printable(buf, sizeof(buf), text->data, text->len,
+                                    EM_NATS_QUOTE_MAX));
 
-    if (last - p > 22
-        && ngx_strncasecmp(p, (u_char *) "'Permissions Violation", 22) == 0)
+    if (text->len > 22
+        && ngx_strncasecmp((u_char *) text->data,
+                           (u_char *) "'Permissions Violation", 22)
+           == 0)
     {
         return NGX_OK;
     }
-
-    return NGX_ERROR;
-}
-
-
-static ngx_int_t
-ngx_em_nats_process_msg(ngx_em_nats_t *st, ngx_uint_t hmsg, u_char *p,
-    u_char *last, u_char *next)
-{
-    u_char     *data;
-    size_t      hdr_len, total, limit;
-    ssize_t     n;
-    ngx_int_t   nargs;
-    ngx_str_t   args[NGX_EM_NATS_MAX_ARGS], text;
-    u_char      buf[NGX_EM_NATS_LOG_TEXT];
-
-    /*
-     * MSG <subject> <sid> [reply-to] <#bytes>
-     * HMSG <subject> <sid> [reply-to] <#header bytes> <#total bytes>
-     */
-
-    nargs = ngx_em_nats_split(p, last, args, NGX_EM_NATS_MAX_ARGS);
-
-    if (nargs < (ngx_int_t) (3 + hmsg) || nargs > (ngx_int_t) (4 + hmsg)) {
-        goto invalid;
-    }
-
-    n = ngx_atosz(args[nargs - 1].data, args[nargs - 1].len);
-    if (n == NGX_ERROR) {
-        goto invalid;
-    }
-
-    total = n;
-    hdr_len = 0;
-
-    if (hmsg) {
-        n = ngx_atosz(args[nargs - 2].data, args[nargs - 2].len);
-        if (n == NGX_ERROR || (size_t) n > total) {
-            goto invalid;
-        }
-
-        hdr_len = n;
-    }
-
-    limit = st->max_payload ? st->max_payload : NGX_EM_NATS_DEFAULT_PAYLOAD;
-
-    if (total > limit) {
-        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                      "NATS protocol error: message of %uz bytes exceeds "
-                      "max_payload %uz", total, limit);
-        return NGX_ERROR;
-    }
-
-    if ((size_t) (st->rlast - next) < total + 2) {
-        return NGX_AGAIN;
-    }
-
-    data = next;
-
-    if (data[total] != CR || data[total + 1] != LF) {
-        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                      "NATS protocol error: message payload of \"%V\" is "
-                      "not followed by CRLF",
-                      ngx_em_nats_printable(&text, buf, sizeof(buf),
-                                            args[0].data, args[0].len));
-        return NGX_ERROR;
-    }
-
-    st->rpos = data + total + 2;
-
-    if (args[1].len != sizeof(NGX_EM_NATS_SID) - 1
-        || ngx_strncmp(args[1].data, NGX_EM_NATS_SID,
-                       sizeof(NGX_EM_NATS_SID) - 1)
-           != 0)
-    {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &st->log, 0,
-                       "nats: message for unknown sid \"%V\" ignored",
-                       &args[1]);
-        return NGX_OK;
-    }
-
-    ngx_em_nats_deliver(st, &args[0], data, hdr_len, data + hdr_len,
-                        total - hdr_len);
-
-    return NGX_OK;
-
-invalid:
-
-    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                  "NATS protocol error: invalid %s arguments \"%V\"",
-                  hmsg ? "HMSG" : "MSG",
-                  ngx_em_nats_printable(&text, buf, sizeof(buf),
-                                        p, last - p));
 
     return NGX_ERROR;
 }
 
 
 static void
-ngx_em_nats_deliver(ngx_em_nats_t *st, ngx_str_t *subject, u_char *hdr,
-    size_t hdr_len, u_char *data, size_t len)
+ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f)
 {
     uint64_t              id;
-    ngx_str_t             text;
-    ngx_uint_t            status;
+    unsigned              status;
     ngx_em_nats_pub_t    *pub;
+    em_nats_span_t        text;
     ngx_em_pub_result_t   res;
 
-    if (subject->len <= NGX_EM_NATS_INBOX_LEN
-        || ngx_strncmp(subject->data, st->inbox, NGX_EM_NATS_INBOX_LEN) != 0
-        || ngx_em_nats_parse_uint64(subject->data + NGX_EM_NATS_INBOX_LEN,
-                                    subject->len - NGX_EM_NATS_INBOX_LEN,
+    if (f->subject.len <= NGX_EM_NATS_INBOX_LEN
+        || ngx_strncmp(f->subject.data, st->inbox, NGX_EM_NATS_INBOX_LEN) != 0
+        || ngx_em_nats_parse_uint64((u_char *) f->subject.data
+                                    + NGX_EM_NATS_INBOX_LEN,
+                                    f->subject.len - NGX_EM_NATS_INBOX_LEN,
                                     &id)
            != NGX_OK)
     {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &st->log, 0,
-                       "nats: message on \"%V\" ignored", subject);
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, &st->log, 0,
+                       "nats: message on \"%*s\" ignored",
+                       f->subject.len, f->subject.data);
         return;
     }
 
@@ -1654,9 +1468,13 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, ngx_str_t *subject, u_char *hdr,
         return;
     }
 
-    if (hdr_len) {
-        if (ngx_em_nats_parse_status(hdr, hdr_len, &status, &text) != NGX_OK) {
-            ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+    if (f->headers.len) {
+        ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+
+        if (em_nats_status_parse(f->headers.data, f->headers.len, &status,
+                                 &text)
+            != EM_OK)
+        {
             res.status = NGX_EM_PUB_API_ERROR;
             ngx_str_set(&res.description,
                         "malformed headers in the answer from NATS");
@@ -1668,7 +1486,6 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, ngx_str_t *subject, u_char *hdr,
 
         if (status == 503) {
             /* no responders: no stream listens on the subject */
-            ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
             res.status = NGX_EM_PUB_NO_STREAM;
             res.code = 503;
             ngx_str_set(&res.description, "no responders");
@@ -1679,10 +1496,10 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, ngx_str_t *subject, u_char *hdr,
         }
 
         if (status != 0) {
-            ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
             res.status = NGX_EM_PUB_API_ERROR;
             res.code = status;
-            res.description = text;
+            res.description.data = (u_char *) text.data;
+            res.description.len = text.len;
 
             st->failed++;
             ngx_em_nats_complete(st, pub, &res);
@@ -1690,165 +1507,58 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, ngx_str_t *subject, u_char *hdr,
         }
     }
 
-    ngx_em_nats_pub_ack(st, pub, data, len);
+    ngx_em_nats_pub_ack(st, pub, &f->payload);
 }
 
 
-/*
- * {"stream":"S","seq":1,"duplicate":true}
- * {"error":{"code":503,"err_code":10077,"description":"..."},...}
- */
-
 static void
-ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub, u_char *data,
-    size_t len)
+ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
+    em_nats_span_t *data)
 {
-    json_t               *ack, *error, *v, *stream, *seq;
-    json_int_t            n;
-    json_error_t          err;
+    em_nats_puback_t      ack;
     ngx_em_pub_result_t   res;
 
     ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
 
-    ack = json_loadb((const char *) data, len, 0, &err);
+    switch (em_nats_puback_parse(data->data, data->len, &ack)) {
 
-    if (ack == NULL || !json_is_object(ack)) {
-        goto malformed;
-    }
+    case EM_NATS_PUBACK_STORED:
+        res.status = NGX_EM_PUB_ACK;
+        res.stream.data = (u_char *) ack.stream.data;
+        res.stream.len = ack.stream.len;
+        res.seq = ack.seq;
+        res.duplicate = ack.duplicate ? 1 : 0;
 
-    error = json_object_get(ack, "error");
+        st->acked++;
+        break;
 
-    if (error != NULL) {
-        if (!json_is_object(error)) {
-            goto malformed;
-        }
-
+    case EM_NATS_PUBACK_API_ERROR:
         res.status = NGX_EM_PUB_API_ERROR;
-
-        v = json_object_get(error, "code");
-        n = json_is_integer(v) ? json_integer_value(v) : 0;
-        res.code = (n > 0) ? (ngx_uint_t) n : 0;
-
-        v = json_object_get(error, "err_code");
-        n = json_is_integer(v) ? json_integer_value(v) : 0;
-        res.err_code = (n > 0) ? (ngx_uint_t) n : 0;
-
-        v = json_object_get(error, "description");
-
-        if (json_is_string(v)) {
-            res.description.data = (u_char *) json_string_value(v);
-            res.description.len = json_string_length(v);
-
-        } else {
-            ngx_str_set(&res.description, "JetStream API error");
-        }
+        res.code = (ngx_uint_t) ack.code;
+        res.err_code = (ngx_uint_t) ack.err_code;
+        res.description.data = (u_char *) ack.description.data;
+        res.description.len = ack.description.len;
 
         st->failed++;
-        ngx_em_nats_complete(st, pub, &res);
-        json_decref(ack);
-        return;
+        break;
+
+    default: /* EM_NATS_PUBACK_MALFORMED */
+
+        /* code 0 tells the caller it is neither a size nor an internal one */
+        res.status = NGX_EM_PUB_API_ERROR;
+        res.description.data = (u_char *) ack.description.data;
+        res.description.len = ack.description.len;
+
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "malformed PubAck from NATS for publish %uL", pub->id);
+
+        st->failed++;
+        break;
     }
 
-    stream = json_object_get(ack, "stream");
-    seq = json_object_get(ack, "seq");
-
-    if (!json_is_string(stream) || !json_is_integer(seq)
-        || json_integer_value(seq) < 0)
-    {
-        goto malformed;
-    }
-
-    res.status = NGX_EM_PUB_ACK;
-    res.stream.data = (u_char *) json_string_value(stream);
-    res.stream.len = json_string_length(stream);
-    res.seq = (uint64_t) json_integer_value(seq);
-    res.duplicate = json_is_true(json_object_get(ack, "duplicate")) ? 1 : 0;
-
-    st->acked++;
     ngx_em_nats_complete(st, pub, &res);
-    json_decref(ack);
 
-    return;
-
-malformed:
-
-    json_decref(ack);
-
-    /* code 0 tells the caller it is neither a size nor an internal error */
-
-    res.status = NGX_EM_PUB_API_ERROR;
-    ngx_str_set(&res.description, "malformed PubAck from NATS");
-
-    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                  "malformed PubAck from NATS for publish %uL", pub->id);
-
-    st->failed++;
-    ngx_em_nats_complete(st, pub, &res);
-}
-
-
-/*
- * "NATS/1.0\r\n..." has no status; "NATS/1.0 503\r\n" and
- * "NATS/1.0 408 Request Timeout\r\n" have one.
- */
-
-static ngx_int_t
-ngx_em_nats_parse_status(u_char *p, size_t len, ngx_uint_t *status,
-    ngx_str_t *text)
-{
-    u_char  *last, *eol;
-
-    *status = 0;
-    ngx_str_null(text);
-
-    last = p + len;
-
-    if (len < sizeof("NATS/1.0" CRLF) - 1
-        || ngx_strncmp(p, "NATS/1.0", sizeof("NATS/1.0") - 1) != 0)
-    {
-        return NGX_ERROR;
-    }
-
-    eol = ngx_strlchr(p, last, CR);
-    if (eol == NULL || eol + 1 == last || eol[1] != LF) {
-        return NGX_ERROR;
-    }
-
-    p += sizeof("NATS/1.0") - 1;
-
-    while (p < eol && *p == ' ') {
-        p++;
-    }
-
-    if (p == eol) {
-        return NGX_OK;
-    }
-
-    if (eol - p < 3
-        || p[0] < '1' || p[0] > '9'
-        || p[1] < '0' || p[1] > '9'
-        || p[2] < '0' || p[2] > '9'
-        || (eol - p > 3 && p[3] != ' '))
-    {
-        return NGX_ERROR;
-    }
-
-    *status = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-
-    p += 3;
-
-    while (p < eol && *p == ' ') {
-        p++;
-    }
-
-    text->data = p;
-    text->len = eol - p;
-
-    if (text->len == 0) {
-        ngx_str_set(text, "NATS error status");
-    }
-
-    return NGX_OK;
+    em_nats_puback_free(&ack);
 }
 
 
@@ -2314,40 +2024,6 @@ ngx_em_nats_get_stats(ngx_em_nats_stats_t *stats)
 /* helpers */
 
 
-/* splits on runs of blanks: the server writes "MSG s 1  23" for no reply */
-
-static ngx_int_t
-ngx_em_nats_split(u_char *p, u_char *last, ngx_str_t *args, ngx_uint_t max)
-{
-    ngx_uint_t  n;
-
-    n = 0;
-
-    for ( ;; ) {
-        while (p < last && (*p == ' ' || *p == '\t')) {
-            p++;
-        }
-
-        if (p == last) {
-            return n;
-        }
-
-        if (n == max) {
-            return n + 1;
-        }
-
-        args[n].data = p;
-
-        while (p < last && *p != ' ' && *p != '\t') {
-            p++;
-        }
-
-        args[n].len = p - args[n].data;
-        n++;
-    }
-}
-
-
 static ngx_int_t
 ngx_em_nats_parse_uint64(u_char *p, size_t len, uint64_t *value)
 {
@@ -2374,33 +2050,6 @@ ngx_em_nats_parse_uint64(u_char *p, size_t len, uint64_t *value)
     *value = v;
 
     return NGX_OK;
-}
-
-
-/* untrusted bytes go to the log truncated and with control bytes masked */
-
-static ngx_str_t *
-ngx_em_nats_printable(ngx_str_t *dst, u_char *buf, size_t size, u_char *p,
-    size_t len)
-{
-    size_t   i, n;
-    u_char  *d;
-
-    n = ngx_min(len, size - sizeof("...") + 1);
-    d = buf;
-
-    for (i = 0; i < n; i++) {
-        *d++ = (p[i] < ' ' || p[i] >= 0x7f) ? '?' : p[i];
-    }
-
-    if (n < len) {
-        d = ngx_cpymem(d, "...", 3);
-    }
-
-    dst->data = buf;
-    dst->len = d - buf;
-
-    return dst;
 }
 
 
