@@ -11,6 +11,11 @@ package EmTest::NATS;
 #   my $msg = $nats->stream_msg_get('EM_default_default', 1);
 #   $nats->pause; ... $nats->resume;     # SIGSTOP / SIGCONT
 #   $nats->stop;  ... $nats->start;      # same port, same store
+#   $nats->kill9; ... $nats->start;      # a crash: SIGKILL, no shutdown
+#
+# A JetStream cluster of three on loopback (see EmTest::NATS::Cluster):
+#   my $c = EmTest::NATS->start_cluster(nodes => 3);
+#   $c->urls; $c->node(1)->kill9; $c->node(1)->start; $c->js_api(...)
 #
 # The store lives in a temporary directory removed at the end (kept when
 # EM_KEEP_NATS_STORE is set, for a look after a failure).
@@ -150,6 +155,10 @@ sub _free_port {
 #              client uses them too)
 #   args    => [extra nats-server arguments]
 #   timeout => seconds for every wait (default 10)
+#   port    => the client port to use (default: a free one)
+#   wait    => 'js' (default: until JetStream answers) or 'connect' (until
+#              the server answers a PING: a cluster node has no JetStream
+#              before its cluster elects a meta leader)
 sub start {
     my ($class_or_self, %opt) = @_;
     return $class_or_self->_restart if ref $class_or_self;
@@ -163,6 +172,7 @@ sub start {
         token   => $opt{token},
         args    => $opt{args} || [],
         timeout => $opt{timeout} || 10,
+        wait    => $opt{wait} || 'js',
         dir     => $dir,
         store   => "$dir/store",
         log     => "$dir/nats-server.log",
@@ -174,10 +184,10 @@ sub start {
     # bind; a few fresh ports make that harmless.
     my $err;
     for (1 .. 5) {
-        $self->{port} = _free_port();
+        $self->{port} = $opt{port} || _free_port();
         last if eval { $self->_spawn; 1 };
         $err = $@;
-        die $err unless $err =~ /address already in use/i;
+        die $err unless $err =~ /address already in use/i && !$opt{port};
     }
     croak $err unless $self->{pid};
 
@@ -244,6 +254,12 @@ sub _spawn {
         }
         my $ok = eval {
             my $c = $self->_new_client(1);
+            if ($self->{wait} eq 'connect') {
+                $c->flush;
+                $c->timeout($self->{timeout});
+                $self->{client} = $c;
+                return 1;
+            }
             my $r = $c->request('$JS.API.INFO', '', timeout => 1);
             die "JetStream not ready (status $r->{status})\n"
                 if defined $r->{status};
@@ -318,6 +334,27 @@ sub _restart {
 }
 
 sub restart { my $self = shift; $self->stop; $self->start }
+
+# A crash: SIGKILL, no shutdown of any kind; the store stays for start.
+sub kill9 {
+    my $self = shift;
+    my $pid = delete $self->{pid} or return $self;
+    if ($self->{client}) {
+        $self->{client}->close;
+        delete $self->{client};
+    }
+    delete $self->{paused};
+    kill 'KILL', $pid;
+    waitpid($pid, 0);
+    return $self;
+}
+
+# EmTest::NATS->start_cluster(%opt): see EmTest::NATS::Cluster.
+sub start_cluster {
+    my ($class, %opt) = @_;
+    require EmTest::NATS::Cluster;
+    return EmTest::NATS::Cluster->start(%opt);
+}
 
 # SIGSTOP: the server keeps its sockets but answers nothing.
 sub pause {
