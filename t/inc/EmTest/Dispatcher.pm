@@ -53,7 +53,8 @@ sub _free_port {
 }
 
 # new(nats => $nats, brokers => [[ns, name, { channel key => value }], ...],
-#     log_level => 'info', extra => "yaml appended to dispatcher.yaml")
+#     log_level => 'info', extra => "yaml appended to dispatcher.yaml",
+#     servers => [nats URLs] (default: $nats's only; a cluster's urls))
 sub new {
     my ($class, %o) = @_;
     my $dir = tempdir('em-disp-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -62,6 +63,7 @@ sub new {
         brokers   => $o{brokers} || [['default', 'default']],
         log_level => $o{log_level} // 'info',
         extra     => $o{extra} // '',
+        servers   => $o{servers},
         dir       => $dir,
         tdir      => "$dir/triggers",
         admin     => $o{admin_port} || _free_port(),
@@ -83,8 +85,10 @@ sub pid          { $_[0]{pid} }
 sub write_config {
     my ($self, $text) = @_;
     if (!defined $text) {
-        my $port = $self->{nats}->port;
-        $text = "nats:\n  servers: [nats://127.0.0.1:$port]\n"
+        my $servers = $self->{servers}
+            ? join(', ', @{ $self->{servers} })
+            : 'nats://127.0.0.1:' . $self->{nats}->port;
+        $text = "nats:\n  servers: [$servers]\n"
               . "admin:\n  listen: 127.0.0.1:$self->{admin}\n"
               . "triggers: triggers\n"
               . "subscriberTemplate: \"http://127.0.0.1:1/{namespace}/{name}\"\n"
@@ -198,6 +202,26 @@ sub start {
     delete $self->{status};
     return $self;
 }
+
+# Runs "event-mesh-dispatcher provision -c FILE" (or another command
+# with its arguments); returns (exit status, output).
+sub run_command {
+    my ($self, @args) = @_;
+    my $bin = binary();
+    my @cmd = ($bin, @args, '-c', $self->config_path);
+    my $pid = open my $fh, '-|';
+    croak "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDERR, '>&', \*STDOUT;
+        exec { $cmd[0] } @cmd or POSIX::_exit(127);
+    }
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return ($? >> 8, $out);
+}
+
+sub provision { $_[0]->run_command('provision') }
 
 sub alive {
     my $self = shift;
