@@ -29,6 +29,12 @@ static char *ngx_http_event_mesh_status(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_event_mesh_type_prefix(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+#if (NGX_SSL)
+static char *ngx_http_event_mesh_tls_name(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_event_mesh_tls_protocols(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+#endif
 
 
 static ngx_conf_num_bounds_t  ngx_http_event_mesh_batch_bounds = {
@@ -86,6 +92,81 @@ static ngx_command_t  ngx_http_event_mesh_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_event_mesh_main_conf_t, nats.max_pending),
       NULL },
+
+#if (NGX_SSL)
+
+    { ngx_string("event_mesh_nats_tls"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls),
+      NULL },
+
+    { ngx_string("event_mesh_nats_tls_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls_verify),
+      NULL },
+
+    { ngx_string("event_mesh_nats_tls_verify_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls_verify_depth),
+      NULL },
+
+    { ngx_string("event_mesh_nats_tls_protocols"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_event_mesh_tls_protocols,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls_protocols),
+      &ngx_em_nats_tls_protocols },
+
+    { ngx_string("event_mesh_nats_tls_ciphers"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls_ciphers),
+      NULL },
+
+    { ngx_string("event_mesh_nats_tls_name"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_event_mesh_tls_name,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls_name),
+      NULL },
+
+    { ngx_string("event_mesh_nats_tls_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_em_nats_tls_conf_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t,
+               nats.tls_trusted_certificate),
+      NULL },
+
+    { ngx_string("event_mesh_nats_tls_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_em_nats_tls_conf_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls_certificate),
+      NULL },
+
+    { ngx_string("event_mesh_nats_tls_certificate_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_em_nats_tls_conf_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls_certificate_key),
+      NULL },
+
+    { ngx_string("event_mesh_nats_tls_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_em_nats_tls_conf_password_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_event_mesh_main_conf_t, nats.tls_passwords),
+      NULL },
+
+#endif
 
     { ngx_string("event_mesh_publish"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -435,3 +516,50 @@ ngx_http_event_mesh_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return NGX_CONF_OK;
 }
+
+
+#if (NGX_SSL)
+
+static char *
+ngx_http_event_mesh_tls_name(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *rv;
+
+    ngx_str_t  *value;
+
+    value = cf->args->elts;
+
+    /* an empty name would check nothing and send no SNI */
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty name in \"%V\" directive", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+
+    return rv;
+}
+
+
+static char *
+ngx_http_event_mesh_tls_protocols(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *rv;
+
+    rv = ngx_conf_set_bitmask_slot(cf, cmd, conf);
+
+    /* nginx's own message names the value but not the directive */
+
+    if (rv == NGX_CONF_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value in \"%V\" directive: use "
+                           "TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3", &cmd->name);
+    }
+
+    return rv;
+}
+
+#endif

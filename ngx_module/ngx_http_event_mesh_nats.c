@@ -51,6 +51,7 @@ typedef enum {
     NGX_EM_NATS_DISCONNECTED = 0,
     NGX_EM_NATS_CONNECTING,          /* TCP handshake in progress */
     NGX_EM_NATS_WAIT_INFO,
+    NGX_EM_NATS_TLS_HANDSHAKE,       /* INFO asked for it, or we do */
     NGX_EM_NATS_WAIT_PONG,           /* CONNECT, SUB and PING are sent */
     NGX_EM_NATS_READY,
     NGX_EM_NATS_CLOSED               /* worker exiting: no reconnects */
@@ -82,6 +83,8 @@ typedef struct {
 
     ngx_peer_connection_t     peer;
     ngx_addr_t              **addrs;      /* every address of every server */
+    ngx_str_t               **names;      /* the TLS name of each address */
+    ngx_uint_t                cur_addr;
     ngx_uint_t                naddrs;
     ngx_uint_t                next_addr;
     ngx_uint_t                failures;   /* attempts since the last READY */
@@ -89,6 +92,7 @@ typedef struct {
 
     ngx_em_nats_state_e       state;
     unsigned                  ever_ready:1;
+    unsigned                  auth_required:1;
 
     ngx_msec_t                backoff;
     ngx_msec_t                ready_time;
@@ -155,6 +159,11 @@ static void ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f);
 static void ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
     em_nats_span_t *data);
 static void ngx_em_nats_ready(ngx_em_nats_t *st);
+#if (NGX_SSL)
+static void ngx_em_nats_tls_handshake(ngx_em_nats_t *st);
+static void ngx_em_nats_tls_handshaked(ngx_connection_t *c);
+#endif
+static void ngx_em_nats_close_connection(ngx_connection_t *c);
 static ngx_int_t ngx_em_nats_send_connect(ngx_em_nats_t *st,
     ngx_uint_t auth_required);
 
@@ -243,6 +252,17 @@ ngx_em_nats_conf_servers(ngx_conf_t *cf, ngx_em_nats_conf_t *nc)
             s.data += 7;
             s.len -= 7;
 
+        } else if (s.len >= 6
+                   && ngx_strncasecmp(s.data, (u_char *) "tls://", 6) == 0)
+        {
+            /* the NATS clients' way of asking for TLS */
+            s.data += 6;
+            s.len -= 6;
+
+            if (nc->tls_url.data == NULL) {
+                nc->tls_url = value[i];
+            }
+
         } else if (ngx_strlcasestrn(s.data, s.data + s.len,
                                     (u_char *) "://", 3 - 1)
                    != NULL)
@@ -250,8 +270,8 @@ ngx_em_nats_conf_servers(ngx_conf_t *cf, ngx_em_nats_conf_t *nc)
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid NATS server \"%V\" in "
                                "\"event_mesh_nats\" directive: only "
-                               "\"nats://\" URLs are supported (TLS is not "
-                               "supported yet)", &value[i]);
+                               "\"nats://\" and \"tls://\" URLs are "
+                               "supported", &value[i]);
             return NGX_CONF_ERROR;
         }
 
@@ -308,6 +328,24 @@ ngx_em_nats_conf_servers(ngx_conf_t *cf, ngx_em_nats_conf_t *nc)
         }
 
         server->url = u;
+
+        /* what its certificate must name: "[::1]" holds "::1" */
+
+        s = u.host;
+
+        if (s.len > 2 && s.data[0] == '[' && s.data[s.len - 1] == ']') {
+            s.data++;
+            s.len -= 2;
+        }
+
+        server->host.data = ngx_pnalloc(cf->pool, s.len + 1);
+        if (server->host.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(server->host.data, s.data, s.len);
+        server->host.data[s.len] = '\0';
+        server->host.len = s.len;
     }
 
     if (nc->servers->nelts == 0) {
@@ -401,6 +439,8 @@ ngx_em_nats_conf_init(ngx_em_nats_conf_t *nc)
     nc->max_pings_out = NGX_CONF_UNSET_UINT;
     nc->buffer_size = NGX_CONF_UNSET_SIZE;
     nc->max_pending = NGX_CONF_UNSET_UINT;
+
+    ngx_em_nats_tls_conf_init(nc);
 }
 
 
@@ -468,7 +508,7 @@ ngx_em_nats_conf_merge(ngx_conf_t *cf, ngx_em_nats_conf_t *nc)
         return NGX_CONF_ERROR;
     }
 
-    return NGX_CONF_OK;
+    return ngx_em_nats_tls_conf_merge(cf, nc);
 }
 
 
@@ -520,8 +560,15 @@ ngx_em_nats_init_process(ngx_cycle_t *cycle, ngx_em_nats_conf_t *nc)
         return NGX_ERROR;
     }
 
+    st->names = ngx_palloc(cycle->pool, n * sizeof(ngx_str_t *));
+    if (st->names == NULL) {
+        return NGX_ERROR;
+    }
+
     for (i = 0; i < nc->servers->nelts; i++) {
         for (j = 0; j < server[i].url.naddrs; j++) {
+            st->names[st->naddrs] = nc->tls_name.data ? &nc->tls_name
+                                                      : &server[i].host;
             st->addrs[st->naddrs++] = &server[i].url.addrs[j];
         }
     }
@@ -604,7 +651,7 @@ ngx_em_nats_exit_process(ngx_cycle_t *cycle)
     st->state = NGX_EM_NATS_CLOSED;
 
     if (st->peer.connection) {
-        ngx_close_connection(st->peer.connection);
+        ngx_em_nats_close_connection(st->peer.connection);
         st->peer.connection = NULL;
     }
 
@@ -691,6 +738,7 @@ ngx_em_nats_get_peer(ngx_peer_connection_t *pc, void *data)
 
     ngx_addr_t  *addr;
 
+    st->cur_addr = st->next_addr;
     addr = st->addrs[st->next_addr];
     st->next_addr = (st->next_addr + 1) % st->naddrs;
 
@@ -781,7 +829,7 @@ ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
             st->peer.free(&st->peer, st->peer.data, NGX_PEER_FAILED);
         }
 
-        ngx_close_connection(st->peer.connection);
+        ngx_em_nats_close_connection(st->peer.connection);
         st->peer.connection = NULL;
     }
 
@@ -845,6 +893,28 @@ ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
     }
 
     ngx_em_nats_fail_pending(st, status);
+}
+
+
+static void
+ngx_em_nats_close_connection(ngx_connection_t *c)
+{
+    ngx_pool_t  *pool;
+
+    /* only TLS gives the connection a pool */
+    pool = c->pool;
+
+#if (NGX_SSL)
+    if (c->ssl) {
+        ngx_em_nats_tls_close(c);
+    }
+#endif
+
+    ngx_close_connection(c);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
 }
 
 
@@ -1043,6 +1113,14 @@ ngx_em_nats_read_handler(ngx_event_t *rev)
             ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
             return;
         }
+
+#if (NGX_SSL)
+        if (st->state == NGX_EM_NATS_TLS_HANDSHAKE) {
+            /* the socket is TLS's from here on: read no clear text */
+            ngx_em_nats_tls_handshake(st);
+            return;
+        }
+#endif
     }
 
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
@@ -1148,6 +1226,21 @@ ngx_em_nats_parse(ngx_em_nats_t *st)
         if (rc != NGX_OK) {
             return NGX_ERROR;
         }
+
+        if (st->state == NGX_EM_NATS_TLS_HANDSHAKE) {
+
+            /* clear text after INFO would be taken for TLS records */
+
+            if (st->rpos != st->rlast) {
+                ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                              "NATS protocol error: %uz bytes after INFO "
+                              "before the TLS handshake",
+                              (size_t) (st->rlast - st->rpos));
+                return NGX_ERROR;
+            }
+
+            return NGX_OK;
+        }
     }
 }
 
@@ -1244,10 +1337,19 @@ ngx_em_nats_process_info(ngx_em_nats_t *st, em_nats_span_t *json)
         return NGX_OK;
     }
 
-    if (info.tls_required) {
+    if (info.tls_required && !st->conf->tls) {
         ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
-                      "NATS server requires TLS, which event_mesh_nats "
-                      "does not support yet");
+                      "NATS server requires TLS: turn it on with "
+                      "\"event_mesh_nats_tls on\" or a tls:// URL");
+        return NGX_ERROR;
+    }
+
+    /* credentials never go out in clear text when TLS was asked for */
+
+    if (st->conf->tls && !info.tls_required && !info.tls_available) {
+        ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
+                      "NATS server does not offer TLS, but "
+                      "\"event_mesh_nats_tls\" is on");
         return NGX_ERROR;
     }
 
@@ -1259,8 +1361,78 @@ ngx_em_nats_process_info(ngx_em_nats_t *st, em_nats_span_t *json)
         return NGX_ERROR;
     }
 
+    if (st->conf->tls) {
+        st->auth_required = info.auth_required ? 1 : 0;
+        st->state = NGX_EM_NATS_TLS_HANDSHAKE;
+        return NGX_OK;
+    }
+
     return ngx_em_nats_send_connect(st, info.auth_required);
 }
+
+
+#if (NGX_SSL)
+
+static void
+ngx_em_nats_tls_handshake(ngx_em_nats_t *st)
+{
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    c = st->peer.connection;
+
+    st->log.action = "TLS handshaking with NATS";
+
+    if (ngx_em_nats_tls_start(c, st->conf, st->names[st->cur_addr])
+        != NGX_OK)
+    {
+        ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+        return;
+    }
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_em_nats_tls_handshaked;
+        return;
+    }
+
+    ngx_em_nats_tls_handshaked(c);
+}
+
+
+static void
+ngx_em_nats_tls_handshaked(ngx_connection_t *c)
+{
+    ngx_em_nats_t  *st = c->data;
+
+    if (!c->ssl->handshaked) {
+        /* ngx_ssl_handshake() has logged why */
+        ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+        return;
+    }
+
+    if (ngx_em_nats_tls_check(c, st->conf, st->names[st->cur_addr],
+                              NGX_EM_NATS_ERR(st), &st->log)
+        != NGX_OK)
+    {
+        ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+        return;
+    }
+
+    c->read->handler = ngx_em_nats_read_handler;
+    c->write->handler = ngx_em_nats_write_handler;
+
+    if (ngx_em_nats_send_connect(st, st->auth_required) != NGX_OK) {
+        ngx_em_nats_close(st, NGX_EM_PUB_DISCONNECTED);
+        return;
+    }
+
+    /* records that came with the handshake may wait in OpenSSL's buffer */
+    ngx_post_event(c->read, &ngx_posted_events);
+}
+
+#endif
 
 
 static ngx_int_t
@@ -1285,6 +1457,9 @@ ngx_em_nats_send_connect(ngx_em_nats_t *st, ngx_uint_t auth_required)
     }
 
     if (json_object_set_new(connect, "verbose", json_false()) != 0
+        || json_object_set_new(connect, "tls_required",
+                               nc->tls ? json_true() : json_false())
+           != 0
         || json_object_set_new(connect, "pedantic", json_false()) != 0
         || json_object_set_new(connect, "headers", json_true()) != 0
         || json_object_set_new(connect, "no_responders", json_true()) != 0

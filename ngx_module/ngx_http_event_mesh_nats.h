@@ -24,6 +24,7 @@
 
 typedef struct {
     ngx_url_t                 url;        /* host:port, nats:// stripped */
+    ngx_str_t                 host;       /* NUL-terminated, no brackets */
 } ngx_em_nats_server_t;
 
 
@@ -42,6 +43,21 @@ typedef struct {
 
     size_t                    buffer_size;  /* write buffer high-water mark */
     ngx_uint_t                max_pending;  /* publishes awaiting an ack */
+
+    ngx_flag_t                tls;
+    ngx_flag_t                tls_verify;
+    ngx_uint_t                tls_verify_depth;
+    ngx_uint_t                tls_protocols;
+    ngx_str_t                 tls_ciphers;
+    ngx_str_t                 tls_name;     /* default: each server's host */
+    ngx_str_t                 tls_trusted_certificate;
+    ngx_str_t                 tls_certificate;
+    ngx_str_t                 tls_certificate_key;
+    ngx_array_t              *tls_passwords;
+    ngx_str_t                 tls_url;      /* the first tls:// server */
+#if (NGX_SSL)
+    ngx_ssl_t                *ssl;
+#endif
 } ngx_em_nats_conf_t;
 
 
@@ -89,6 +105,39 @@ typedef struct {
 char *ngx_em_nats_conf_servers(ngx_conf_t *cf, ngx_em_nats_conf_t *nc);
 void ngx_em_nats_conf_init(ngx_em_nats_conf_t *nc);
 char *ngx_em_nats_conf_merge(ngx_conf_t *cf, ngx_em_nats_conf_t *nc);
+
+/*
+ * TLS towards NATS (ngx_http_event_mesh_nats_tls.c): the directives'
+ * checks, the SSL context, and each connection's handshake and checks.
+ */
+void ngx_em_nats_tls_conf_init(ngx_em_nats_conf_t *nc);
+char *ngx_em_nats_tls_conf_merge(ngx_conf_t *cf, ngx_em_nats_conf_t *nc);
+
+#if (NGX_SSL)
+
+extern ngx_conf_bitmask_t  ngx_em_nats_tls_protocols[];
+
+/* a file directive: refused at once when the file cannot be read */
+char *ngx_em_nats_tls_conf_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_em_nats_tls_conf_password_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* SSL on the connected socket, with SNI unless name is an address */
+ngx_int_t ngx_em_nats_tls_start(ngx_connection_t *c, ngx_em_nats_conf_t *nc,
+    ngx_str_t *name);
+
+/*
+ * After the handshake: the certificate chain and the name, unless
+ * verification is off.  NGX_ERROR has been logged at the given level.
+ */
+ngx_int_t ngx_em_nats_tls_check(ngx_connection_t *c, ngx_em_nats_conf_t *nc,
+    ngx_str_t *name, ngx_uint_t level, ngx_log_t *log);
+
+/* frees the connection's SSL without waiting for the peer */
+void ngx_em_nats_tls_close(ngx_connection_t *c);
+
+#endif
 
 /* init_process / exit_process of the worker */
 ngx_int_t ngx_em_nats_init_process(ngx_cycle_t *cycle,

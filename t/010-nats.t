@@ -504,7 +504,7 @@ right-pass
 
 
 
-=== TEST 16: a server that requires TLS is refused with a clear error
+=== TEST 16: a server that requires TLS, TLS off: refused with a clear error
 --- http_config
     event_mesh_nats 127.0.0.1:$TEST_NGINX_TLS_PORT;
 --- config
@@ -519,7 +519,7 @@ POST /events
 --- error_code: 503
 --- wait: 0.3
 --- error_log
-NATS server requires TLS, which event_mesh_nats does not support yet
+NATS server requires TLS: turn it on with "event_mesh_nats_tls on" or a tls:// URL
 
 
 
@@ -624,12 +624,12 @@ POST /events
 
 === TEST 21: event_mesh_nats refuses URLs it cannot serve
 --- http_config
-    event_mesh_nats tls://127.0.0.1:4222;
+    event_mesh_nats ws://127.0.0.1:4222;
 --- config
     location = /hello { return 200; }
 --- must_die
 --- error_log
-invalid NATS server "tls://127.0.0.1:4222" in "event_mesh_nats" directive: only "nats://" URLs are supported
+invalid NATS server "ws://127.0.0.1:4222" in "event_mesh_nats" directive: only "nats://" and "tls://" URLs are supported
 
 
 
