@@ -26,7 +26,7 @@ em_storage_name(em_storage_t storage)
 
 static void
 em_conf_server(em_conf_ctx_t *ctx, const em_yaml_node_t *item,
-    const char *path, char **out)
+    const char *path, char **out, int *tls)
 {
     const em_yaml_node_t  *v;
     const char            *host, *rest;
@@ -50,24 +50,27 @@ em_conf_server(em_conf_ctx_t *ctx, const em_yaml_node_t *item,
     em_conf_quote(q, sizeof(q), v);
 
     if (strncmp(v->value, "tls://", 6) == 0) {
+        /* the NATS clients' way of asking for TLS */
+        *tls = 1;
+        rest = v->value + 6;
+
+    } else if (strncmp(v->value, "nats://", 7) == 0) {
+        rest = v->value + 7;
+
+    } else {
         em_conf_error(ctx, v->line,
-                      "%s: %s: TLS is not supported yet; use nats://", path, q);
+                      "%s: %s is not a NATS URL (use nats://host:port or "
+                      "tls://host:port)", path, q);
         return;
     }
 
-    if (strncmp(v->value, "nats://", 7) != 0) {
+    if (em_conf_host_port(rest, v->len - (size_t) (rest - v->value), &host,
+                          &host_len, &port)
+        != 0)
+    {
         em_conf_error(ctx, v->line,
-                      "%s: %s is not a NATS URL (use nats://host:port)", path,
-                      q);
-        return;
-    }
-
-    rest = v->value + 7;
-
-    if (em_conf_host_port(rest, v->len - 7, &host, &host_len, &port) != 0) {
-        em_conf_error(ctx, v->line,
-                      "%s: %s is not a NATS URL (use nats://host:port)", path,
-                      q);
+                      "%s: %s is not a NATS URL (use nats://host:port or "
+                      "tls://host:port)", path, q);
         return;
     }
 
@@ -84,6 +87,7 @@ em_conf_nats(em_conf_ctx_t *ctx, em_config_t *cf, const em_conf_field_t *sec)
     const em_yaml_node_t  *map, *list;
     size_t                 i;
     unsigned               line;
+    int                    tls;
     char                   path[EM_CONF_PATH_MAX];
     em_conf_field_t        f[] = {
         { "servers", NULL, NULL },
@@ -97,6 +101,8 @@ em_conf_nats(em_conf_ctx_t *ctx, em_config_t *cf, const em_conf_field_t *sec)
     if (map != NULL) {
         em_conf_fields(ctx, map, "nats", f, sizeof(f) / sizeof(f[0]));
     }
+
+    tls = 0;
 
     if (f[0].value == NULL) {
         cf->servers = calloc(1, sizeof(char *));
@@ -120,7 +126,7 @@ em_conf_nats(em_conf_ctx_t *ctx, em_config_t *cf, const em_conf_field_t *sec)
                 return;
             }
 
-            em_conf_server(ctx, list, "nats.servers", &cf->servers[0]);
+            em_conf_server(ctx, list, "nats.servers", &cf->servers[0], &tls);
             cf->nservers = 1;
 
         } else if (list->kind != EM_YAML_SEQUENCE) {
@@ -144,7 +150,8 @@ em_conf_nats(em_conf_ctx_t *ctx, em_config_t *cf, const em_conf_field_t *sec)
 
             for (i = 0; i < list->n; i++) {
                 snprintf(path, sizeof(path), "nats.servers[%zu]", i);
-                em_conf_server(ctx, list->items[i], path, &cf->servers[i]);
+                em_conf_server(ctx, list->items[i], path, &cf->servers[i],
+                               &tls);
             }
         }
     }
@@ -161,9 +168,11 @@ em_conf_nats(em_conf_ctx_t *ctx, em_config_t *cf, const em_conf_field_t *sec)
         em_conf_string(ctx, &f[3], "nats.token", &cf->token);
     }
 
-    if (f[4].value != NULL) {
-        em_conf_error(ctx, f[4].key->line,
-                      "nats.tls: TLS is not supported yet");
+    em_conf_tls(ctx, &cf->tls, &f[4]);
+
+    /* one tls:// server means TLS for every server: cnats has one setting */
+    if (tls) {
+        cf->tls.enabled = 1;
     }
 
     if (f[1].value != NULL && f[2].value == NULL) {
@@ -373,6 +382,7 @@ em_config_free(em_config_t *cf)
     free(cf->user);
     free(cf->password);
     free(cf->token);
+    em_tls_conf_free(&cf->tls);
     free(cf->admin_listen);
     free(cf->admin_host);
     free(cf->triggers);

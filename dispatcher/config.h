@@ -7,6 +7,7 @@
 #ifndef EM_DISPATCHER_CONFIG_H
 #define EM_DISPATCHER_CONFIG_H
 
+#include "config_tls.h"
 #include "diag.h"
 
 #include <stddef.h>
@@ -33,11 +34,12 @@ typedef struct {
 typedef struct {
     char              *path;            /* the file, as given */
 
-    char             **servers;         /* nats.servers, nats://host:port */
+    char             **servers;         /* nats.servers, nats:// or tls:// */
     size_t             nservers;
     char              *user;            /* nats.user, or NULL */
     char              *password;        /* nats.password, or NULL */
     char              *token;           /* nats.token, or NULL */
+    em_tls_conf_t      tls;             /* nats.tls */
 
     char              *admin_listen;    /* admin.listen, host:port */
     char              *admin_host;      /* without brackets for IPv6 */

@@ -3,7 +3,9 @@
  */
 
 #include "nats_conn.h"
+#include "conf_walk.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -63,6 +65,86 @@ em_nats_fail(em_buf_t *err, const char *what, natsStatus s)
 }
 
 
+/*
+ * The name the servers' certificates must hold: nats.tls.name, else the
+ * servers' host when they all have the same one.  cnats checks one name
+ * for every server, so servers under different names need nats.tls.name;
+ * without it only the chain is verified.  NULL, or a string to free.
+ */
+static char *
+em_nats_tls_name(const em_config_t *cf)
+{
+    size_t       i, len, first_len;
+    const char  *url, *rest, *host, *first;
+    unsigned     port;
+
+    if (cf->tls.name != NULL) {
+        return strdup(cf->tls.name);
+    }
+
+    first = NULL;
+    first_len = 0;
+
+    for (i = 0; i < cf->nservers; i++) {
+        url = cf->servers[i];
+        rest = strstr(url, "://");
+        rest = rest ? rest + 3 : url;
+
+        if (em_conf_host_port(rest, strlen(rest), &host, &len, &port) != 0) {
+            return NULL;
+        }
+
+        if (first == NULL) {
+            first = host;
+            first_len = len;
+
+        } else if (len != first_len || memcmp(host, first, len) != 0) {
+            return NULL;
+        }
+    }
+
+    return first ? strndup(first, first_len) : NULL;
+}
+
+
+static natsStatus
+em_nats_tls_options(const em_config_t *cf, natsOptions *opts)
+{
+    const em_tls_conf_t  *tls;
+    natsStatus            s;
+    char                 *name;
+
+    tls = &cf->tls;
+
+    s = natsOptions_SetSecure(opts, true);
+
+    if (s == NATS_OK && tls->ca != NULL) {
+        s = natsOptions_LoadCATrustedCertificates(opts, tls->ca);
+    }
+
+    if (s == NATS_OK && tls->cert != NULL) {
+        s = natsOptions_LoadCertificatesChain(opts, tls->cert, tls->key);
+    }
+
+    if (s != NATS_OK) {
+        return s;
+    }
+
+    if (!tls->verify) {
+        return natsOptions_SkipServerVerification(opts, true);
+    }
+
+    name = em_nats_tls_name(cf);
+
+    if (name != NULL) {
+        s = natsOptions_SetExpectedHostname(opts, name);
+        free(name);
+    }
+
+    return s;
+}
+
+
 natsStatus
 em_nats_options(const em_config_t *cf, const char *client_name,
     int64_t timeout_ms, natsOptions **out)
@@ -91,6 +173,10 @@ em_nats_options(const em_config_t *cf, const char *client_name,
 
     if (s == NATS_OK && cf->token != NULL) {
         s = natsOptions_SetToken(opts, cf->token);
+    }
+
+    if (s == NATS_OK && cf->tls.enabled) {
+        s = em_nats_tls_options(cf, opts);
     }
 
     if (s == NATS_OK) {
@@ -187,7 +273,37 @@ em_nats_connect(const em_config_t *cf, const char *client_name,
         }
         break;
 
+    case NATS_PROTOCOL_ERROR:
+    case NATS_IO_ERROR:
+    case NATS_CONNECTION_CLOSED:
+        if (!cf->tls.enabled) {
+            goto other;
+        }
+
+        /* a refused client certificate is only seen as a dropped login */
+        (void) em_buf_printf(err, "NATS at %s dropped the TLS connection "
+                             "at login (%s): %s", servers.data,
+                             em_nats_error_text(s),
+                             cf->tls.cert == NULL
+                             ? "if it requires client certificates, set "
+                               "nats.tls.cert and nats.tls.key"
+                             : "check that it trusts nats.tls.cert");
+        break;
+
+    case NATS_SSL_ERROR:
+        (void) em_buf_printf(err, "TLS with NATS at %s failed (%s): check "
+                             "nats.tls.ca, cert, key and name",
+                             servers.data, em_nats_error_text(s));
+        break;
+
+    case NATS_SECURE_CONNECTION_WANTED:
+        (void) em_buf_printf(err, "NATS at %s does not offer TLS, but "
+                             "nats.tls or a tls:// server asks for it",
+                             servers.data);
+        break;
+
     default:
+    other:
         (void) em_buf_printf(err, "cannot connect to NATS at %s: %s",
                              servers.data, em_nats_error_text(s));
         break;

@@ -25,8 +25,8 @@
  */
 /*
  * Client options from dispatcher.yaml: the servers in their configured
- * order, credentials, connect timeout and client name; the caller adds
- * its reconnect policy and callbacks and destroys them.
+ * order, credentials, TLS (nats.tls), connect timeout and client name;
+ * the caller adds its reconnect policy and callbacks and destroys them.
  */
 natsStatus em_nats_options(const em_config_t *cf, const char *client_name,
     int64_t timeout_ms, natsOptions **out);
