@@ -41,7 +41,8 @@ DEB_PKGS    := gcc make perl nginx nginx-dev nats-server libnats-dev \
                libjansson-dev libpcre2-dev libcurl4-openssl-dev libyaml-dev \
                libuv1-dev libssl-dev zlib1g-dev curl openssl \
                libtest-base-perl libtest-longstring-perl liblist-moreutils-perl \
-               libhttp-message-perl libtext-diff-perl liburi-perl libipc-run-perl
+               libhttp-message-perl libtext-diff-perl liburi-perl libipc-run-perl \
+               libio-socket-ssl-perl
 DEB_FUZZ    := clang libclang-rt-14-dev
 DEB_BENCH   := wrk
 

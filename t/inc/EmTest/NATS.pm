@@ -153,6 +153,10 @@ sub _free_port {
 #   binary  => nats-server to run (default $ENV{EM_NATS_SERVER} or PATH)
 #   user, pass, token => require these credentials (the helper's own
 #              client uses them too)
+#   tls     => { cert, key, ca, verify, client_cert, client_key }: require
+#              TLS with this server certificate; verify => 1 also requires
+#              client certificates signed by ca.  The helper's own client
+#              trusts ca and presents client_cert (see EmTest::TLS).
 #   args    => [extra nats-server arguments]
 #   timeout => seconds for every wait (default 10)
 #   port    => the client port to use (default: a free one)
@@ -170,6 +174,7 @@ sub start {
         user    => $opt{user},
         pass    => $opt{pass},
         token   => $opt{token},
+        tls     => $opt{tls},
         args    => $opt{args} || [],
         timeout => $opt{timeout} || 10,
         wait    => $opt{wait} || 'js',
@@ -227,6 +232,7 @@ sub _spawn {
     push @cmd, '--user', $self->{user} if defined $self->{user};
     push @cmd, '--pass', $self->{pass} if defined $self->{pass};
     push @cmd, '--auth', $self->{token} if defined $self->{token};
+    push @cmd, '-c', $self->_tls_config if $self->{tls};
     push @cmd, @{ $self->{args} };
 
     my $pid = fork;
@@ -280,6 +286,25 @@ sub _spawn {
           . "$self->{timeout}s ($why):\n" . $self->_log_tail;
 }
 
+# The TLS block goes in a configuration file: the command line has no
+# handshake timeout, and a loaded machine needs more than the default.
+sub _tls_config {
+    my $self = shift;
+    my $t = $self->{tls};
+    my $q = sub { JSON::PP->new->allow_nonref->encode("$_[0]") };
+    my $conf = "tls {\n  cert_file: " . $q->($t->{cert}) . "\n"
+             . "  key_file: " . $q->($t->{key}) . "\n"
+             . "  timeout: 5\n";
+    $conf .= "  ca_file: " . $q->($t->{ca}) . "\n" if $t->{ca};
+    $conf .= "  verify: true\n" if $t->{verify};
+    $conf .= "}\n";
+    my $path = "$self->{dir}/tls.conf";
+    open my $fh, '>', $path or croak "$path: $!";
+    print {$fh} $conf;
+    close $fh;
+    return $path;
+}
+
 sub _new_client {
     my ($self, $timeout) = @_;
     my $c = EmTest::NATS::Client->new(
@@ -288,6 +313,7 @@ sub _new_client {
         user    => $self->{user},
         pass    => $self->{pass},
         token   => $self->{token},
+        $self->{tls} ? (tls => $self->{tls}) : (),
     );
     $c->{generation} = $self->{generation};
     return $c;

@@ -17,7 +17,11 @@ use Time::HiRes qw(time);
 
 my $Json = JSON::PP->new->canonical(1)->allow_nonref(1);
 
-# new(port => N, host => '127.0.0.1', timeout => 5, user, pass, token, name)
+# new(port => N, host => '127.0.0.1', timeout => 5, user, pass, token, name,
+#     tls => { ca, client_cert, client_key, verify }): with tls, the
+#     connection turns to TLS after INFO, as NATS does; the server's
+#     certificate must be signed by ca and name 127.0.0.1, and with verify
+#     the client presents client_cert.
 sub new {
     my ($class, %opt) = @_;
     croak "EmTest::NATS::Client->new: port is required" unless $opt{port};
@@ -47,10 +51,12 @@ sub new {
         or croak "NATS server did not start with INFO but sent \"$line\"";
     $self->{info} = $Json->decode($1);
 
+    $self->_start_tls($opt{tls}) if $opt{tls};
+
     my %connect = (
         verbose       => JSON::PP::false,
         pedantic      => JSON::PP::false,
-        tls_required  => JSON::PP::false,
+        tls_required  => $opt{tls} ? JSON::PP::true : JSON::PP::false,
         headers       => JSON::PP::true,
         no_responders => JSON::PP::true,
         lang          => 'perl',
@@ -66,6 +72,24 @@ sub new {
                   . "SUB $self->{inbox}.* 1\r\nPING\r\n");
     $self->_wait_pong('the CONNECT answer');
     return $self;
+}
+
+sub _start_tls {
+    my ($self, $tls) = @_;
+    require IO::Socket::SSL;
+    my $sock = $self->{sock};
+    $sock->blocking(1);
+    IO::Socket::SSL->start_SSL($sock,
+        SSL_verify_mode     => IO::Socket::SSL::SSL_VERIFY_PEER(),
+        SSL_ca_file         => $tls->{ca},
+        SSL_verifycn_name   => $self->{host},
+        SSL_verifycn_scheme => 'default',
+        Timeout             => $self->{timeout},
+        $tls->{verify} ? (SSL_cert_file => $tls->{client_cert},
+                          SSL_key_file  => $tls->{client_key}) : (),
+    ) or croak "TLS with NATS at $self->{host}:$self->{port} failed: "
+               . IO::Socket::SSL::errstr();
+    $sock->blocking(0);
 }
 
 sub info    { $_[0]{info} }
@@ -109,7 +133,9 @@ sub _fill {
     while (1) {
         my $left = $deadline - time;
         return 0 if $left <= 0;
-        next unless IO::Select->new($sock)->can_read($left);
+        # TLS may hold decrypted bytes that select() cannot see
+        next unless ($sock->can('pending') && $sock->pending)
+            || IO::Select->new($sock)->can_read($left);
         my $n = sysread $sock, my $chunk, 65536;
         if (!defined $n) {
             next if $! == EAGAIN || $! == EINTR;
