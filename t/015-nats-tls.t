@@ -8,8 +8,9 @@
 # name, a missing client certificate and a wrong token each give 503 with
 # an error line that says why; a server demanding TLS from a module that
 # has it off, or the reverse, is refused clearly; secrets never reach the
-# log, at the debug level included.  Then the dispatcher consumes over TLS
-# with a client certificate and delivers.
+# log, at the debug level included.  Requests that auth_request or a
+# client-certificate check turns away never reach NATS.  Then the
+# dispatcher consumes over TLS with a client certificate and delivers.
 #
 # "--- stored_on: tls|mtls|token" and "--- stored eval" check what the
 # block left in that server's stream.
@@ -24,6 +25,7 @@ use EmTest::Mute;
 use EmTest::NATS;
 use EmTest::Subscriber;
 use EmTest::TLS;
+use IO::Socket::INET ();
 use Time::HiRes qw(sleep time);
 use Test::Nginx::Socket 'no_plan';
 
@@ -49,6 +51,40 @@ our $Stream = EmTest::NATS::stream_name('default', 'default');
 our $Plain = EmTest::Mute->start(mode => 'info',
                                  env => 'TEST_NGINX_PLAIN_PORT',
                                  record => "$Pki->{dir}/plain.log");
+
+# nginx's own HTTPS port for the client-certificate block
+{
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp')
+        or die "no free port: $!\n";
+    $ENV{TEST_NGINX_HTTPS_PORT} = $s->sockport;
+    close $s;
+}
+
+# POSTs an event to nginx over HTTPS; the status code, or 0 when the
+# connection failed.  cert => 1 presents the client certificate.
+sub https_post {
+    my (%o) = @_;
+    require IO::Socket::SSL;
+    my $s = IO::Socket::SSL->new(
+        PeerAddr            => '127.0.0.1',
+        PeerPort            => $ENV{TEST_NGINX_HTTPS_PORT},
+        SSL_ca_file         => $Pki->file('ca.pem'),
+        SSL_verifycn_name   => '127.0.0.1',
+        SSL_verifycn_scheme => 'default',
+        Timeout             => 5,
+        $o{cert} ? (SSL_cert_file => $Pki->file('client.pem'),
+                    SSL_key_file  => $Pki->file('client.key')) : (),
+    ) or return 0;
+    print {$s} "POST /events HTTP/1.1\r\nHost: localhost\r\n"
+             . "Connection: close\r\nce-specversion: 1.0\r\n"
+             . "ce-id: $o{id}\r\nce-source: urn:test:tls\r\n"
+             . "ce-type: tls.https\r\nContent-Length: 0\r\n\r\n";
+    local $/;
+    my $res = <$s> // '';
+    close $s;
+    return $res =~ m{^HTTP/1\.[01] (\d{3})} ? $1 : 0;
+}
 
 our %Mark;
 
@@ -88,6 +124,12 @@ add_response_body_check(sub {
 
     my $name = $block->name;
     my $on = $block->stored_on or return;
+
+    if (defined(my $n = $block->published)) {
+        my $st = EmTest::HTTP::get('/status')->content;
+        like($st, qr/"published":$n,/,
+             "$name - $n publish(es) reached NATS");
+    }
 
     if (defined(my $n = $block->stored_count)) {
         # a refused publish must not be stored late either
@@ -564,3 +606,104 @@ invalid value in "event_mesh_nats_tls_protocols" directive
 --- must_die
 --- error_log
 empty name in "event_mesh_nats_tls_name" directive
+
+
+
+=== TEST 19: auth_request turns a request away before it reaches NATS
+--- http_config
+    event_mesh_nats tls://127.0.0.1:$TEST_NGINX_TLS_PORT;
+    event_mesh_nats_tls_trusted_certificate $TEST_NGINX_PKI/ca.pem;
+--- config
+    location = /events {
+        auth_request /auth;
+        event_mesh_publish default/default;
+    }
+    location = /auth {
+        internal;
+        if ($http_authorization = "Bearer let-me-in") {
+            return 204;
+        }
+        return 401;
+    }
+    location = /status { event_mesh_status; }
+--- wait_connected: 1
+--- more_headers
+Authorization: Bearer guess
+ce-specversion: 1.0
+ce-id: auth-no
+ce-source: urn:test:tls
+ce-type: t
+--- request
+POST /events
+--- error_code: 401
+--- stored_on: tls
+--- stored_count: 0
+--- published: 0
+
+
+
+=== TEST 20: auth_request lets the right credentials through
+--- http_config
+    event_mesh_nats tls://127.0.0.1:$TEST_NGINX_TLS_PORT;
+    event_mesh_nats_tls_trusted_certificate $TEST_NGINX_PKI/ca.pem;
+--- config
+    location = /events {
+        auth_request /auth;
+        event_mesh_publish default/default;
+    }
+    location = /auth {
+        internal;
+        if ($http_authorization = "Bearer let-me-in") {
+            return 204;
+        }
+        return 401;
+    }
+    location = /status { event_mesh_status; }
+--- wait_connected: 1
+--- more_headers
+Authorization: Bearer let-me-in
+ce-specversion: 1.0
+ce-id: auth-yes
+ce-source: urn:test:tls
+ce-type: tls.authorized
+--- request
+POST /events
+--- error_code: 202
+--- stored_on: tls
+--- stored eval
+[{ subject => 'em.default.default.tls.authorized', 'ce-id' => 'auth-yes' }]
+--- published: 1
+
+
+
+=== TEST 21: ssl_verify_client: without a client certificate nothing reaches NATS
+--- http_config
+    event_mesh_nats tls://127.0.0.1:$TEST_NGINX_TLS_PORT;
+    event_mesh_nats_tls_trusted_certificate $TEST_NGINX_PKI/ca.pem;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_HTTPS_PORT ssl;
+        ssl_certificate        $TEST_NGINX_PKI/server.pem;
+        ssl_certificate_key    $TEST_NGINX_PKI/server.key;
+        ssl_client_certificate $TEST_NGINX_PKI/ca.pem;
+        ssl_verify_client      on;
+
+        location = /events { event_mesh_publish default/default; }
+    }
+--- config
+    location = /status { event_mesh_status; }
+--- wait_connected: 1
+--- init
+my $no = main::https_post(id => 'https-no-cert');
+die "HTTPS without a client certificate: want 400, got $no\n"
+    unless $no == 400;
+my $yes = main::https_post(id => 'https-cert', cert => 1);
+die "HTTPS with the client certificate: want 202, got $yes\n"
+    unless $yes == 202;
+--- request
+GET /status
+--- error_code: 200
+--- response_body_like: "published":1,"acked":1,
+--- stored_on: tls
+--- stored eval
+[{ subject => 'em.default.default.tls.https', 'ce-id' => 'https-cert' }]
