@@ -183,6 +183,22 @@ test-valgrind: all
 test-unit: unit
 	prove $(UNIT_BINS)
 
+# The fault suites' long variants: each sends SOAK_EVENTS numbered events
+# through the ingress, at SOAK_RATE a second, while its fault happens (see
+# "Guarantees" in README.md); one suite at a time, with their figures.
+SOAK_EVENTS ?= 20000
+SOAK_RATE   ?= 400
+
+.PHONY: soak soak-run
+
+soak: deps
+	$(MAKE) all
+	$(MAKE) soak-run
+
+soak-run: all
+	$(TEST_ENV) EM_FAULT_EVENTS=$(SOAK_EVENTS) EM_FAULT_RATE=$(SOAK_RATE) \
+	    prove t/08*-fault-*.t
+
 # Everything rebuilt with ASan+UBSan in build-asan/.  nginx itself is not
 # instrumented, so the harness preloads the sanitizer runtime for it.
 ASAN_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer \
