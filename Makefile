@@ -18,7 +18,7 @@ OPT         ?= -O2 -g
 SAN         ?=
 CFLAGS_EM   := $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -Icore
 LIBS_CORE   := -ljansson -lpcre2-8 -lcrypto
-LIBS_DISP   := -lnats -lyaml -lcurl -luv $(LIBS_CORE) -lpthread
+LIBS_DISP   := -lnats -lyaml -lcurl -luv -lssl $(LIBS_CORE) -lpthread
 
 CORE_SRCS   := $(sort $(wildcard core/*.c))
 CORE_OBJS   := $(patsubst core/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))

@@ -185,6 +185,11 @@ em_report_add(em_report_t *r, long index, const char *attribute,
     va_list  ap;
     int      rc;
 
+    if (r->n >= EM_REPORT_ITEMS_MAX) {
+        r->omitted++;
+        return EM_OK;
+    }
+
     va_start(ap, rule_fmt);
     rc = em_report_push(&r->items, &r->n, &r->cap, index, attribute,
                         location, value, value_len, rule_fmt, ap);
@@ -202,6 +207,11 @@ em_report_warn(em_report_t *r, long index, const char *attribute,
     int      rc;
 
     if (r->no_warnings) {
+        return EM_OK;
+    }
+
+    if (r->nwarnings >= EM_REPORT_ITEMS_MAX) {
+        r->womitted++;
         return EM_OK;
     }
 
@@ -285,9 +295,23 @@ em_report_to_json(const em_report_t *r, const char *error, em_buf_t *out)
         return EM_ERROR;
     }
 
+    if (r->omitted
+        && em_buf_printf(out, ",\"violations_omitted\":%zu", r->omitted)
+           != EM_OK)
+    {
+        return EM_ERROR;
+    }
+
     if (r->nwarnings
         && (em_buf_append_str(out, ",\"warnings\":") != EM_OK
             || em_report_list(out, r->warnings, r->nwarnings) != EM_OK))
+    {
+        return EM_ERROR;
+    }
+
+    if (r->womitted
+        && em_buf_printf(out, ",\"warnings_omitted\":%zu", r->womitted)
+           != EM_OK)
     {
         return EM_ERROR;
     }

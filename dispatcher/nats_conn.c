@@ -5,8 +5,33 @@
 #include "nats_conn.h"
 #include "conf_walk.h"
 
+#include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+
+/*
+ * cnats 3.4 frees OpenSSL's list of compression methods when the library
+ * is closed (nats_CloseAndWait), and OpenSSL frees the same list again in
+ * its exit handler: after TLS was used, the process crashed on its way
+ * out.  OpenSSL is given no list instead, before cnats makes its
+ * context, so that both frees are of nothing; the old list stays
+ * reachable (volatile: a store never read is otherwise dropped) for any
+ * context made before.  TLS compression is off in every client anyway.
+ */
+static STACK_OF(SSL_COMP) *volatile  em_nats_comp_methods;
+static pthread_once_t                em_nats_comp_once = PTHREAD_ONCE_INIT;
+
+
+static void
+em_nats_comp_detach(void)
+{
+    /* the built-in list is loaded once, on the first call */
+    (void) SSL_COMP_get_compression_methods();
+
+    em_nats_comp_methods = SSL_COMP_set0_compression_methods(NULL);
+}
 
 
 int
@@ -115,6 +140,8 @@ em_nats_tls_options(const em_config_t *cf, natsOptions *opts)
     char                 *name;
 
     tls = &cf->tls;
+
+    (void) pthread_once(&em_nats_comp_once, em_nats_comp_detach);
 
     s = natsOptions_SetSecure(opts, true);
 

@@ -258,7 +258,9 @@ SKIP: {
         ok($reqs, 'delivered') or diag($d->log);
         is($reqs->[0]{headers}{'ce-id'}, 'tls-1', 'the event') if $reqs;
         is($reqs->[0]{body}, 'over TLS', 'its data') if $reqs;
-        $d->stop;
+
+        # cnats and OpenSSL both freed one list at exit: SIGSEGV, at times
+        is($d->stop, 0, 'stops with status 0');
     };
 }
 

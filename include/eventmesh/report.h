@@ -12,6 +12,13 @@
 /* Values are cut to this many bytes (on a UTF-8 boundary) in a report. */
 #define EM_REPORT_VALUE_MAX  128
 
+/*
+ * Violations (and warnings) kept in a report; the rest are only counted.
+ * An event with 10 000 bad headers gets a readable answer of a few kB,
+ * not one line per header.
+ */
+#define EM_REPORT_ITEMS_MAX  100
+
 typedef struct {
     long     index;       /* batch index, -1 outside a batch */
     char    *attribute;   /* "time", "data", "" when the whole event */
@@ -24,9 +31,11 @@ typedef struct {
     em_violation_t  *items;
     size_t           n;
     size_t           cap;
+    size_t           omitted;   /* violations past EM_REPORT_ITEMS_MAX */
     em_violation_t  *warnings;
     size_t           nwarnings;
     size_t           cwarnings;
+    size_t           womitted;
     const char      *mode;     /* "binary", "structured", "batch" */
     /*
      * 1: em_report_warn() records nothing.  An ingress that answers a
@@ -49,7 +58,9 @@ int em_report_warn(em_report_t *r, long index, const char *attribute,
 /*
  * {"error":"<error>","mode":"binary","violations":[{"attribute":..,
  * "location":..,"rule":..,"value":..,"index":n}],"warnings":[...]}
- * "index" only inside a batch, "warnings" only when there are some.
+ * "index" only inside a batch, "warnings" only when there are some;
+ * "violations_omitted": n and "warnings_omitted": n when the report had
+ * more than EM_REPORT_ITEMS_MAX of them.
  */
 int em_report_to_json(const em_report_t *r, const char *error, em_buf_t *out);
 

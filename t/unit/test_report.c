@@ -159,6 +159,49 @@ test_json(void)
 }
 
 
+/* 10 000 bad headers: the first EM_REPORT_ITEMS_MAX kept, the rest counted */
+static void
+test_cap(void)
+{
+    em_report_t  r;
+    em_buf_t     b;
+    const char  *end;
+    int          i, rc;
+
+    em_report_init(&r);
+    rc = EM_OK;
+
+    for (i = 0; i < 10000 && rc == EM_OK; i++) {
+        rc = em_report_add(&r, -1, "id", "header ce-id", "v", 1,
+                           "duplicate header %d", i);
+        if (rc == EM_OK) {
+            rc = em_report_warn(&r, -1, "x", "header ce-x", NULL, 0, "w");
+        }
+    }
+
+    is_long(rc, EM_OK, "cap: adding past the cap succeeds");
+    is_long((long) r.n, EM_REPORT_ITEMS_MAX, "cap: violations kept");
+    is_long((long) r.omitted, 10000 - EM_REPORT_ITEMS_MAX,
+            "cap: the rest counted");
+    is_long((long) r.nwarnings, EM_REPORT_ITEMS_MAX, "cap: warnings kept");
+    is_long((long) r.womitted, 10000 - EM_REPORT_ITEMS_MAX,
+            "cap: the other warnings counted");
+    is_str(r.items[EM_REPORT_ITEMS_MAX - 1].rule, "duplicate header 99",
+           "cap: the first ones are the ones kept");
+
+    em_buf_init(&b);
+    ok(em_report_to_json(&r, NULL, &b) == EM_OK, "cap: JSON written");
+    ok(b.len < 32768, "cap: the JSON stays small (%zu bytes)", b.len);
+    ok(strstr(b.data, ",\"violations_omitted\":9900,\"warnings\":")
+       != NULL, "cap: violations_omitted after the violations");
+    end = ",\"warnings_omitted\":9900}";
+    ok(b.len > strlen(end) && strcmp(b.data + b.len - strlen(end), end) == 0,
+       "cap: warnings_omitted at the end");
+    em_buf_free(&b);
+    em_report_free(&r);
+}
+
+
 int
 main(void)
 {
@@ -166,5 +209,6 @@ main(void)
     test_event();
     test_truncation();
     test_json();
+    test_cap();
     return tap_done();
 }
