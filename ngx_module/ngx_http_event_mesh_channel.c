@@ -24,6 +24,9 @@
 #define NGX_HTTP_EM_JS_STORE_FAILED  10077
 #define NGX_HTTP_EM_JS_INSUFFICIENT  10023
 
+/* JetStream stores no message with more than 64 KiB of headers */
+#define NGX_HTTP_EM_JS_HEADERS_TOO_BIG  10097
+
 
 static void ngx_http_event_mesh_pub_handler(ngx_em_pub_result_t *res,
     void *data);
@@ -189,9 +192,19 @@ ngx_http_event_mesh_pub_handler(ngx_em_pub_result_t *res, void *data)
         break;
 
     default: /* NGX_EM_PUB_API_ERROR */
-        pub->outcome = (res->err_code == NGX_HTTP_EM_JS_STORE_FAILED
-                        || res->err_code == NGX_HTTP_EM_JS_INSUFFICIENT)
-                       ? NGX_HTTP_EM_FULL : NGX_HTTP_EM_CHANNEL_ERROR;
+        if (res->err_code == NGX_HTTP_EM_JS_STORE_FAILED
+            || res->err_code == NGX_HTTP_EM_JS_INSUFFICIENT)
+        {
+            pub->outcome = NGX_HTTP_EM_FULL;
+
+        } else if (res->err_code == NGX_HTTP_EM_JS_HEADERS_TOO_BIG) {
+            /* the client's event, not the channel, is at fault */
+            pub->outcome = NGX_HTTP_EM_HEADERS_TOO_LARGE;
+
+        } else {
+            pub->outcome = NGX_HTTP_EM_CHANNEL_ERROR;
+        }
+
         pub->api_code = res->code;
         pub->err_code = res->err_code;
         break;

@@ -57,6 +57,7 @@ typedef enum {
     NGX_HTTP_EM_SHUTDOWN,        /* the worker is exiting */
     NGX_HTTP_EM_FULL,            /* the stream's limits refuse it */
     NGX_HTTP_EM_TOO_LARGE,       /* over the server's max_payload */
+    NGX_HTTP_EM_HEADERS_TOO_LARGE, /* over JetStream's 64 KiB of headers */
     NGX_HTTP_EM_CHANNEL_ERROR,   /* any other JetStream API error */
     NGX_HTTP_EM_INTERNAL
 } ngx_http_event_mesh_outcome_e;

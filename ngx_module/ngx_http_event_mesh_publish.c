@@ -356,6 +356,13 @@ ngx_http_event_mesh_answer(ngx_http_request_t *r,
         rule = "the event is larger than the NATS server's max_payload";
         break;
 
+    case NGX_HTTP_EM_HEADERS_TOO_LARGE:
+        status = NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+        error = "event too large";
+        rule = "the event's attributes take more than the 64 KiB of "
+               "headers JetStream stores with a message";
+        break;
+
     case NGX_HTTP_EM_CHANNEL_ERROR:
         status = NGX_HTTP_BAD_GATEWAY;
         error = "channel error";
