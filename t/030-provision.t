@@ -259,7 +259,7 @@ brokers:
       maxInactivity: 0
   - {}
 EOF
-    qr/2: nats\.servers\[1\]: "http:\/\/example\.com" is not a NATS URL \(use nats:\/\/host:port\)$/,
+    qr/2: nats\.servers\[1\]: "http:\/\/example\.com" is not a NATS URL \(use nats:\/\/host:port or tls:\/\/host:port\)$/,
     qr/4: admin\.listen: "9090" is not host:port /,
     qr/5: subscriberTemplate: unknown placeholder "\{ns\}" \(use \{name\} and \{namespace\}\)$/,
     qr/8: brokers\[0\]\.name: "default-" is not a valid name: a name must start and end with a letter or digit$/,
