@@ -98,7 +98,8 @@ ngx_http_event_mesh_publish_events(ngx_http_request_t *r,
         payload.data = ev->data;
         payload.len = ev->has_data ? ev->data_len : 0;
 
-        rc = ngx_em_nats_publish(&subj, &hdrs, &payload, lcf->ack_timeout,
+        rc = ngx_em_nats_publish(&subj, &lcf->stream, &hdrs, &payload,
+                                 lcf->ack_timeout,
                                  ngx_http_event_mesh_pub_handler, pub,
                                  &pub->pub, r->connection->log);
         if (rc != NGX_OK) {
@@ -177,6 +178,10 @@ ngx_http_event_mesh_pub_handler(ngx_em_pub_result_t *res, void *data)
 
     case NGX_EM_PUB_NO_STREAM:
         pub->outcome = NGX_HTTP_EM_NO_STREAM;
+        break;
+
+    case NGX_EM_PUB_NO_LEADER:
+        pub->outcome = NGX_HTTP_EM_NO_LEADER;
         break;
 
     case NGX_EM_PUB_TIMEOUT:

@@ -205,6 +205,10 @@ ngx_http_event_mesh_legacy_answer(ngx_http_request_t *r,
         message = "the server is shutting down";
         break;
 
+    case NGX_HTTP_EM_NO_LEADER:
+        message = "the broker's stream does not answer for now";
+        break;
+
     default:
         kind = EM_LEGACY_BACKEND_INTERNAL;
         break;

@@ -448,6 +448,7 @@ ngx_http_event_mesh_publish(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_event_mesh_loc_conf_t  *lcf = conf;
 
     size_t                            slash;
+    em_buf_t                          stream;
     ngx_str_t                        *value;
     const char                       *why;
     ngx_http_core_loc_conf_t         *clcf;
@@ -473,6 +474,33 @@ ngx_http_event_mesh_publish(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lcf->broker.data = value[1].data + slash + 1;
     lcf->broker.len = value[1].len - slash - 1;
     lcf->legacy = cmd->offset;
+
+    /*
+     * The stream the dispatcher provisions for the broker: on NATS's "no
+     * responders" JetStream is asked whether it exists (404) or is only
+     * without a leader for now (503).
+     */
+
+    em_buf_init(&stream);
+
+    if (em_stream_name(&stream, (const char *) lcf->ns.data, lcf->ns.len,
+                       (const char *) lcf->broker.data, lcf->broker.len)
+        != 0)
+    {
+        em_buf_free(&stream);
+        return NGX_CONF_ERROR;
+    }
+
+    lcf->stream.data = ngx_pnalloc(cf->pool, stream.len);
+    if (lcf->stream.data == NULL) {
+        em_buf_free(&stream);
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(lcf->stream.data, stream.data, stream.len);
+    lcf->stream.len = stream.len;
+
+    em_buf_free(&stream);
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_event_mesh_module);
     mcf->publishers++;

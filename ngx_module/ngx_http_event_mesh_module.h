@@ -28,6 +28,7 @@ typedef struct {
 typedef struct {
     ngx_str_t                  ns;           /* event_mesh_publish NS/... */
     ngx_str_t                  broker;       /* or event_mesh_legacy */
+    ngx_str_t                  stream;       /* EM_<ns>_<broker> */
     ngx_flag_t                 legacy;       /* event_mesh_legacy */
     ngx_str_t                  type_prefix;  /* event_mesh_legacy_type_prefix */
     ngx_http_complex_value_t  *source;       /* event_mesh_source */
@@ -51,6 +52,7 @@ typedef enum {
     NGX_HTTP_EM_PENDING = 0,
     NGX_HTTP_EM_STORED,
     NGX_HTTP_EM_NO_STREAM,       /* no stream takes the broker's subjects */
+    NGX_HTTP_EM_NO_LEADER,       /* the stream exists but does not answer */
     NGX_HTTP_EM_TIMEOUT,         /* no ack in time: it may be stored */
     NGX_HTTP_EM_NOT_CONNECTED,
     NGX_HTTP_EM_OVERLOADED,      /* in-flight or write buffer limit */

@@ -38,6 +38,11 @@
                                       + NGX_EM_NATS_INBOX_RANDOM + 1)
 #define NGX_EM_NATS_SID              "1"
 
+/* JetStream's "stream not found" */
+#define NGX_EM_NATS_JS_NO_STREAM     10059
+
+#define NGX_EM_NATS_STREAM_INFO      "$JS.API.STREAM.INFO."
+
 /*
  * A failure is an error, except that further attempts of an outage that
  * was already reported (every server failed) log at the info level.
@@ -65,7 +70,16 @@ struct ngx_em_nats_pub_s {
     ngx_em_pub_handler_pt     handler;
     void                     *data;
     ngx_em_nats_pub_t        *next;       /* free list */
+    ngx_str_t                *stream;     /* asked about on no responders */
+
+    /* held until CONNECT has gone out: the whole operation, and its size */
+    u_char                   *held;
+    size_t                    held_len;
+    size_t                    held_size;  /* headers and payload */
+    ngx_queue_t               queue;      /* in st->held, oldest first */
+
     unsigned                  active:1;
+    unsigned                  probing:1;  /* waiting for STREAM.INFO */
 };
 
 
@@ -115,6 +129,9 @@ typedef struct {
     ngx_uint_t                nspare;
     size_t                    buffered;
 
+    ngx_queue_t               held;       /* publishes waiting for CONNECT */
+    size_t                    held_bytes;
+
     u_char                    inbox[NGX_EM_NATS_INBOX_LEN];
 
     uint64_t                  next_id;
@@ -128,6 +145,8 @@ typedef struct {
     uint64_t                  failed;
     uint64_t                  timeouts;
     uint64_t                  reconnects;
+
+    unsigned                  no_leader:1;  /* reported, no ack since */
 } ngx_em_nats_t;
 
 
@@ -158,6 +177,14 @@ static ngx_int_t ngx_em_nats_process_err(ngx_em_nats_t *st,
 static void ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f);
 static void ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
     em_nats_span_t *data);
+static ngx_int_t ngx_em_nats_probe(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub);
+static void ngx_em_nats_probe_answer(ngx_em_nats_t *st,
+    ngx_em_nats_pub_t *pub, em_nats_span_t *data);
+static void ngx_em_nats_no_leader(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
+    ngx_str_t *why);
+static ngx_int_t ngx_em_nats_may_hold(ngx_em_nats_t *st);
+static ngx_int_t ngx_em_nats_send_held(ngx_em_nats_t *st);
+static void ngx_em_nats_fail_held_over(ngx_em_nats_t *st, size_t max);
 static void ngx_em_nats_ready(ngx_em_nats_t *st);
 #if (NGX_SSL)
 static void ngx_em_nats_tls_handshake(ngx_em_nats_t *st);
@@ -590,6 +617,8 @@ ngx_em_nats_init_process(ngx_cycle_t *cycle, ngx_em_nats_conf_t *nc)
     ngx_rbtree_init(&st->pending, &st->sentinel, ngx_rbtree_insert_value);
     st->next_id = 1;
 
+    ngx_queue_init(&st->held);
+
     /*
      * The inbox must be unique across every worker of every nginx talking
      * to the same NATS, or acks would reach the wrong process.
@@ -633,8 +662,9 @@ ngx_em_nats_init_process(ngx_cycle_t *cycle, ngx_em_nats_conf_t *nc)
 void
 ngx_em_nats_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_chain_t    *cl;
-    ngx_em_nats_t  *st;
+    ngx_chain_t        *cl;
+    ngx_em_nats_t      *st;
+    ngx_em_nats_pub_t  *pub;
 
     st = ngx_em_nats;
 
@@ -656,6 +686,16 @@ ngx_em_nats_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_em_nats_drop_output(st);
+
+    while (!ngx_queue_empty(&st->held)) {
+        pub = ngx_queue_data(ngx_queue_head(&st->held), ngx_em_nats_pub_t,
+                             queue);
+        ngx_queue_remove(&pub->queue);
+        ngx_free(pub->held);
+        pub->held = NULL;
+    }
+
+    st->held_bytes = 0;
 
     while (st->spare) {
         cl = st->spare;
@@ -1326,6 +1366,10 @@ ngx_em_nats_process_info(ngx_em_nats_t *st, em_nats_span_t *json)
 
     st->reader.max_payload = st->max_payload;
 
+    if (st->state == NGX_EM_NATS_WAIT_INFO) {
+        ngx_em_nats_fail_held_over(st, st->max_payload);
+    }
+
     if (st->state != NGX_EM_NATS_WAIT_INFO) {
         /* an update: cluster membership, or lame duck mode */
 
@@ -1541,6 +1585,16 @@ ngx_em_nats_send_connect(ngx_em_nats_t *st, ngx_uint_t auth_required)
     st->state = NGX_EM_NATS_WAIT_PONG;
     st->log.action = "logging in to NATS";
 
+    /*
+     * CONNECT must be the first thing the server reads; the publishes
+     * that arrived during the handshake follow it and the SUB of the
+     * inbox, in order, in the same write.
+     */
+
+    if (ngx_em_nats_send_held(st) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_em_nats_post_write(st);
 
     return NGX_OK;
@@ -1659,14 +1713,40 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f)
             return;
         }
 
+        if (status == 503 && pub->probing) {
+            ngx_str_set(&res.description,
+                        "no responders for the JetStream API either");
+            ngx_em_nats_no_leader(st, pub, &res.description);
+            return;
+        }
+
         if (status == 503) {
-            /* no responders: no stream listens on the subject */
+
+            /*
+             * No responders: nothing listens on the subject.  That is a
+             * broker without a stream, but also a stream electing its
+             * leader or a server still recovering its streams; JetStream
+             * itself tells them apart.
+             */
+
+            if (pub->stream != NULL && ngx_em_nats_probe(st, pub) == NGX_OK)
+            {
+                return;
+            }
+
             res.status = NGX_EM_PUB_NO_STREAM;
             res.code = 503;
             ngx_str_set(&res.description, "no responders");
 
             st->failed++;
             ngx_em_nats_complete(st, pub, &res);
+            return;
+        }
+
+        if (status != 0 && pub->probing) {
+            res.description.data = (u_char *) text.data;
+            res.description.len = text.len;
+            ngx_em_nats_no_leader(st, pub, &res.description);
             return;
         }
 
@@ -1682,7 +1762,133 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f)
         }
     }
 
+    if (pub->probing) {
+        ngx_em_nats_probe_answer(st, pub, &f->payload);
+        return;
+    }
+
     ngx_em_nats_pub_ack(st, pub, &f->payload);
+}
+
+
+/*
+ * Asks JetStream about the publish's stream, under a new id so that a late
+ * answer to the publish itself cannot be taken for the answer.  The
+ * publish keeps its timer: the question costs no more time than the ack
+ * could have.
+ */
+
+static ngx_int_t
+ngx_em_nats_probe(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub)
+{
+    u_char  *p;
+    size_t   len;
+    u_char   id[NGX_INT64_LEN];
+
+    p = ngx_sprintf(id, "%uL", st->next_id);
+
+    len = sizeof("PUB " NGX_EM_NATS_STREAM_INFO " ") - 1 + pub->stream->len
+          + NGX_EM_NATS_INBOX_LEN + (p - id) + sizeof(" 0" CRLF CRLF) - 1;
+
+    if (len > NGX_EM_NATS_MAX_CLIENT_LINE
+        || ngx_em_nats_reserve(st, len) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_em_nats_append(st, (u_char *) "PUB " NGX_EM_NATS_STREAM_INFO,
+                       sizeof("PUB " NGX_EM_NATS_STREAM_INFO) - 1);
+    ngx_em_nats_append(st, pub->stream->data, pub->stream->len);
+    ngx_em_nats_append(st, (u_char *) " ", 1);
+    ngx_em_nats_append(st, st->inbox, NGX_EM_NATS_INBOX_LEN);
+    ngx_em_nats_append(st, id, p - id);
+    ngx_em_nats_append(st, (u_char *) " 0" CRLF CRLF,
+                       sizeof(" 0" CRLF CRLF) - 1);
+
+    ngx_rbtree_delete(&st->pending, &pub->node);
+
+    pub->id = st->next_id++;
+    pub->node.key = (ngx_rbtree_key_t) pub->id;
+    pub->probing = 1;
+
+    ngx_rbtree_insert(&st->pending, &pub->node);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, pub->timer.log, 0,
+                   "nats: no responders, asking about stream \"%V\" as %uL",
+                   pub->stream, pub->id);
+
+    ngx_em_nats_post_write(st);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_em_nats_probe_answer(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
+    em_nats_span_t *data)
+{
+    ngx_str_t             why;
+    em_nats_puback_t      ans;
+    ngx_em_pub_result_t   res;
+
+    /* a JetStream API answer: an error object, or the stream's info */
+
+    if (em_nats_puback_parse(data->data, data->len, &ans)
+        == EM_NATS_PUBACK_API_ERROR
+        && ans.err_code == NGX_EM_NATS_JS_NO_STREAM)
+    {
+        ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+        res.status = NGX_EM_PUB_NO_STREAM;
+        res.code = (ngx_uint_t) ans.code;
+        res.err_code = (ngx_uint_t) ans.err_code;
+        res.description.data = (u_char *) ans.description.data;
+        res.description.len = ans.description.len;
+
+        st->failed++;
+        ngx_em_nats_complete(st, pub, &res);
+
+        em_nats_puback_free(&ans);
+        return;
+    }
+
+    if (ans.kind == EM_NATS_PUBACK_API_ERROR) {
+        why.data = (u_char *) ans.description.data;
+        why.len = ans.description.len;
+
+    } else {
+        ngx_str_set(&why, "the stream exists but did not answer");
+    }
+
+    ngx_em_nats_no_leader(st, pub, &why);
+
+    em_nats_puback_free(&ans);
+}
+
+
+static void
+ngx_em_nats_no_leader(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
+    ngx_str_t *why)
+{
+    ngx_em_pub_result_t  res;
+
+    /* once per episode: an election answers hundreds of publishes */
+
+    if (!st->no_leader) {
+        st->no_leader = 1;
+
+        ngx_log_error(NGX_LOG_WARN, &st->log, 0,
+                      "JetStream stream \"%V\" has no responder (%V), "
+                      "publishing to it answers 503 until it has one",
+                      pub->stream, why);
+    }
+
+    ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+    res.status = NGX_EM_PUB_NO_LEADER;
+    res.code = 503;
+    res.description = *why;
+
+    st->failed++;
+    ngx_em_nats_complete(st, pub, &res);
 }
 
 
@@ -1698,6 +1904,13 @@ ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
     switch (em_nats_puback_parse(data->data, data->len, &ack)) {
 
     case EM_NATS_PUBACK_STORED:
+
+        if (st->no_leader) {
+            st->no_leader = 0;
+            ngx_log_error(NGX_LOG_NOTICE, &st->log, 0,
+                          "JetStream stores events again");
+        }
+
         res.status = NGX_EM_PUB_ACK;
         res.stream.data = (u_char *) ack.stream.data;
         res.stream.len = ack.stream.len;
@@ -1741,12 +1954,15 @@ ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
 
 
 ngx_int_t
-ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *headers,
-    ngx_str_t *payload, ngx_msec_t timeout, ngx_em_pub_handler_pt handler,
-    void *data, ngx_em_nats_pub_t **pub, ngx_log_t *log)
+ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
+    ngx_str_t *headers, ngx_str_t *payload, ngx_msec_t timeout,
+    ngx_em_pub_handler_pt handler, void *data, ngx_em_nats_pub_t **pub,
+    ngx_log_t *log)
 {
-    u_char             *p, *end;
-    size_t              total, line_len;
+    u_char             *p, *end, *q;
+    size_t              total, line_len, max;
+    ngx_str_t           parts[9];
+    ngx_uint_t          i, hold;
     ngx_em_nats_t      *st;
     ngx_em_nats_pub_t  *rec;
     u_char              id[NGX_INT64_LEN];
@@ -1754,22 +1970,37 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *headers,
 
     st = ngx_em_nats;
 
-    if (st == NULL || st->state != NGX_EM_NATS_READY) {
+    if (st == NULL) {
         return NGX_DECLINED;
     }
 
+    hold = 0;
+
+    if (st->state != NGX_EM_NATS_READY) {
+
+        if (!ngx_em_nats_may_hold(st)) {
+            return NGX_DECLINED;
+        }
+
+        /* once CONNECT is queued, publishes may follow it at once */
+        hold = (st->state != NGX_EM_NATS_WAIT_PONG);
+    }
+
     if (st->npending >= st->conf->max_pending
-        || st->buffered > st->conf->buffer_size)
+        || st->buffered + st->held_bytes > st->conf->buffer_size)
     {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
                        "nats publish busy: %ui pending, %uz buffered",
-                       st->npending, st->buffered);
+                       st->npending, st->buffered + st->held_bytes);
         return NGX_BUSY;
     }
 
     total = headers->len + payload->len;
 
-    if (total > st->max_payload) {
+    /* before the first INFO, the server's default; checked again on INFO */
+    max = st->max_payload ? st->max_payload : EM_NATS_DEFAULT_PAYLOAD;
+
+    if (total > max) {
         return NGX_ABORT;
     }
 
@@ -1805,6 +2036,27 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *headers,
         return NGX_ABORT;
     }
 
+    /* the operation's pieces, sent in place or held until CONNECT */
+
+    if (headers->len) {
+        ngx_str_set(&parts[0], "HPUB ");
+
+    } else {
+        ngx_str_set(&parts[0], "PUB ");
+    }
+
+    parts[1] = *subject;
+    ngx_str_set(&parts[2], " ");
+    parts[3].data = st->inbox;
+    parts[3].len = NGX_EM_NATS_INBOX_LEN;
+    parts[4].data = id;
+    parts[4].len = p - id;
+    parts[5].data = sizes;
+    parts[5].len = end - sizes;
+    parts[6] = *headers;
+    parts[7] = *payload;
+    ngx_str_set(&parts[8], CRLF);
+
     rec = st->free_pubs;
 
     if (rec != NULL) {
@@ -1817,34 +2069,46 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *headers,
         }
     }
 
-    if (ngx_em_nats_reserve(st, line_len + total + 2) != NGX_OK) {
-        rec->next = st->free_pubs;
-        st->free_pubs = rec;
-        return NGX_ERROR;
-    }
+    ngx_memzero(rec, sizeof(ngx_em_nats_pub_t));
 
-    if (headers->len) {
-        ngx_em_nats_append(st, (u_char *) "HPUB ", sizeof("HPUB ") - 1);
+    if (hold) {
+        rec->held_len = line_len + total + 2;
+
+        rec->held = ngx_alloc(rec->held_len, log);
+        if (rec->held == NULL) {
+            rec->next = st->free_pubs;
+            st->free_pubs = rec;
+            return NGX_ERROR;
+        }
+
+        q = rec->held;
+
+        for (i = 0; i < 9; i++) {
+            q = ngx_cpymem(q, parts[i].data, parts[i].len);
+        }
+
+        rec->held_size = total;
+
+        ngx_queue_insert_tail(&st->held, &rec->queue);
+        st->held_bytes += rec->held_len;
 
     } else {
-        ngx_em_nats_append(st, (u_char *) "PUB ", sizeof("PUB ") - 1);
+        if (ngx_em_nats_reserve(st, line_len + total + 2) != NGX_OK) {
+            rec->next = st->free_pubs;
+            st->free_pubs = rec;
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < 9; i++) {
+            ngx_em_nats_append(st, parts[i].data, parts[i].len);
+        }
     }
-
-    ngx_em_nats_append(st, subject->data, subject->len);
-    ngx_em_nats_append(st, (u_char *) " ", 1);
-    ngx_em_nats_append(st, st->inbox, NGX_EM_NATS_INBOX_LEN);
-    ngx_em_nats_append(st, id, p - id);
-    ngx_em_nats_append(st, sizes, end - sizes);
-    ngx_em_nats_append(st, headers->data, headers->len);
-    ngx_em_nats_append(st, payload->data, payload->len);
-    ngx_em_nats_append(st, (u_char *) CRLF, 2);
-
-    ngx_memzero(rec, sizeof(ngx_em_nats_pub_t));
 
     rec->id = st->next_id++;
     rec->node.key = (ngx_rbtree_key_t) rec->id;
     rec->handler = handler;
     rec->data = data;
+    rec->stream = stream;
     rec->active = 1;
 
     rec->timer.handler = ngx_em_nats_ack_timeout_handler;
@@ -1857,16 +2121,139 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *headers,
 
     ngx_add_timer(&rec->timer, timeout);
 
-    /* a posted write sends every publish of this loop turn in one writev */
-    ngx_em_nats_post_write(st);
+    if (!hold) {
+        /* a posted write sends every publish of this loop turn in one writev */
+        ngx_em_nats_post_write(st);
+    }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "nats publish %uL to \"%V\", %uz bytes",
-                   rec->id, subject, total);
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "nats publish %uL to \"%V\", %uz bytes%s",
+                   rec->id, subject, total,
+                   hold ? ", held for the handshake" : "");
 
     *pub = rec;
 
     return NGX_OK;
+}
+
+
+/*
+ * A publish may wait for the connection being made: a worker just started
+ * (or by a reload) or one whose connection broke has its first attempts
+ * under way.  Once every server has failed since the last working
+ * connection, the outage is real and publishing answers 503 at once.
+ * An exiting worker holds nothing new.
+ */
+
+static ngx_int_t
+ngx_em_nats_may_hold(ngx_em_nats_t *st)
+{
+    if (st->state < NGX_EM_NATS_CONNECTING
+        || st->state > NGX_EM_NATS_WAIT_PONG)
+    {
+        return 0;
+    }
+
+    if (st->failures >= st->naddrs || ngx_exiting || ngx_terminate
+        || ngx_quit)
+    {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+/* after CONNECT: the held publishes, oldest first */
+
+static ngx_int_t
+ngx_em_nats_send_held(ngx_em_nats_t *st)
+{
+    ngx_queue_t        *q;
+    ngx_em_nats_pub_t  *pub;
+
+    if (ngx_queue_empty(&st->held)) {
+        return NGX_OK;
+    }
+
+    if (ngx_em_nats_reserve(st, st->held_bytes) != NGX_OK) {
+        /* the connection is closed and every held publish fails */
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &st->log, 0,
+                   "nats: %uz held bytes follow CONNECT", st->held_bytes);
+
+    while (!ngx_queue_empty(&st->held)) {
+        q = ngx_queue_head(&st->held);
+        pub = ngx_queue_data(q, ngx_em_nats_pub_t, queue);
+
+        ngx_queue_remove(q);
+
+        ngx_em_nats_append(st, pub->held, pub->held_len);
+
+        ngx_free(pub->held);
+        pub->held = NULL;
+    }
+
+    st->held_bytes = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A held publish was checked against the last server's max_payload, or
+ * NATS's default before any INFO; the new server's may be smaller.
+ */
+
+static void
+ngx_em_nats_fail_held_over(ngx_em_nats_t *st, size_t max)
+{
+    ngx_queue_t          *q;
+    ngx_em_nats_pub_t    *pub;
+    ngx_em_pub_result_t   res;
+
+    /*
+     * A handler may cancel other held publishes (a batch gives up on its
+     * siblings), so the queue is searched again after each call.
+     */
+
+    for ( ;; ) {
+        pub = NULL;
+
+        for (q = ngx_queue_head(&st->held);
+             q != ngx_queue_sentinel(&st->held);
+             q = ngx_queue_next(q))
+        {
+            pub = ngx_queue_data(q, ngx_em_nats_pub_t, queue);
+
+            if (pub->held_size > max) {
+                break;
+            }
+
+            pub = NULL;
+        }
+
+        if (pub == NULL) {
+            return;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, &st->log, 0,
+                      "a publish of %uz bytes held for the handshake is "
+                      "larger than the server's max_payload %uz",
+                      pub->held_size, max);
+
+        ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
+        res.status = NGX_EM_PUB_API_ERROR;
+        ngx_str_set(&res.description,
+                    "the event is larger than the NATS server's "
+                    "max_payload");
+
+        st->failed++;
+
+        ngx_em_nats_complete(st, pub, &res);
+    }
 }
 
 
@@ -1905,10 +2292,27 @@ ngx_em_nats_ack_timeout_handler(ngx_event_t *ev)
                    "nats publish %uL timed out", pub->id);
 
     ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
-    res.status = NGX_EM_PUB_TIMEOUT;
-    ngx_str_set(&res.description, "no ack from NATS in time");
 
-    st->timeouts++;
+    if (pub->held) {
+        /* never sent: it is certainly not stored */
+        res.status = NGX_EM_PUB_DISCONNECTED;
+        ngx_str_set(&res.description,
+                    "no connection to NATS within the ack timeout");
+        st->failed++;
+
+    } else if (pub->probing) {
+        /* no responders to the publish: it is certainly not stored */
+        ngx_str_set(&res.description,
+                    "JetStream did not say in time whether the stream "
+                    "exists");
+        ngx_em_nats_no_leader(st, pub, &res.description);
+        return;
+
+    } else {
+        res.status = NGX_EM_PUB_TIMEOUT;
+        ngx_str_set(&res.description, "no ack from NATS in time");
+        st->timeouts++;
+    }
 
     ngx_em_nats_complete(st, pub, &res);
 }
@@ -1953,6 +2357,13 @@ ngx_em_nats_forget(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub)
 
     if (pub->timer.timer_set) {
         ngx_del_timer(&pub->timer);
+    }
+
+    if (pub->held) {
+        ngx_queue_remove(&pub->queue);
+        st->held_bytes -= pub->held_len;
+        ngx_free(pub->held);
+        pub->held = NULL;
     }
 
     pub->active = 0;

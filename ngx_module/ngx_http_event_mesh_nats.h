@@ -63,7 +63,10 @@ typedef struct {
 
 typedef enum {
     NGX_EM_PUB_ACK = 0,        /* stored; stream, seq, duplicate are set */
-    NGX_EM_PUB_NO_STREAM,      /* no responders: no stream takes the subject */
+    NGX_EM_PUB_NO_STREAM,      /* JetStream says the stream does not exist */
+    NGX_EM_PUB_NO_LEADER,      /* no responders, but the stream was not
+                                  denied: leader election, recovery, or
+                                  JetStream itself unavailable */
     NGX_EM_PUB_API_ERROR,      /* JetStream API error: code, err_code, text */
     NGX_EM_PUB_TIMEOUT,        /* no answer within the ack timeout */
     NGX_EM_PUB_DISCONNECTED,   /* connection lost before the answer */
@@ -150,15 +153,28 @@ void ngx_em_nats_exit_process(ngx_cycle_t *cycle);
  * is called exactly once, later, from the event loop (never from inside
  * this call), unless ngx_em_nats_cancel() is called first.
  *
+ * While a connection attempt is under way and not every server has failed
+ * since the last working connection, the publish is held and goes out
+ * right after CONNECT; a held publish fails with NGX_EM_PUB_DISCONNECTED
+ * when the attempt fails or its timeout comes first, never having been
+ * sent.
+ *
+ * stream names the JetStream stream that should take the subject; it must
+ * live as long as the configuration.  On NATS's "no responders" JetStream
+ * is asked about it (STREAM.INFO) within the same timeout: NO_STREAM only
+ * when it says the stream does not exist, NO_LEADER otherwise.  NULL: no
+ * responders is NO_STREAM at once.
+ *
  * NGX_DECLINED: not connected; NGX_BUSY: too many pending publishes or the
  * write buffer is over its mark; NGX_ABORT: the message is larger than the
  * server's max_payload, or the subject makes the HPUB line longer than the
  * 4096 bytes a server accepts; NGX_ERROR: out of memory, or a subject with
  * a blank or control byte.
  */
-ngx_int_t ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *headers,
-    ngx_str_t *payload, ngx_msec_t timeout, ngx_em_pub_handler_pt handler,
-    void *data, ngx_em_nats_pub_t **pub, ngx_log_t *log);
+ngx_int_t ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
+    ngx_str_t *headers, ngx_str_t *payload, ngx_msec_t timeout,
+    ngx_em_pub_handler_pt handler, void *data, ngx_em_nats_pub_t **pub,
+    ngx_log_t *log);
 
 /* The caller goes away: the handler will not be called. */
 void ngx_em_nats_cancel(ngx_em_nats_pub_t *pub);

@@ -325,6 +325,12 @@ ngx_http_event_mesh_answer(ngx_http_request_t *r,
                "create it with \"event-mesh-dispatcher provision\"";
         break;
 
+    case NGX_HTTP_EM_NO_LEADER:
+        return ngx_http_event_mesh_unavailable(r,
+                   "the broker's stream does not answer for now (a leader "
+                   "election or a restart); the event is not stored, "
+                   "send it again later");
+
     case NGX_HTTP_EM_TIMEOUT:
         status = NGX_HTTP_GATEWAY_TIME_OUT;
         error = "channel ack timeout";

@@ -409,12 +409,15 @@ GET /status
 
 
 
-=== TEST 11: a server that accepts TCP and never speaks: 503 at once
+=== TEST 11: a server that accepts TCP and never speaks: a publish held for the handshake gets 503 at its ack timeout, not the 10 s handshake limit
 --- http_config
     event_mesh_nats 127.0.0.1:$TEST_NGINX_MUTE_PORT;
     event_mesh_nats_connect_timeout 10s;
 --- config
-    location = /events { event_mesh_publish default/default; }
+    location = /events {
+        event_mesh_publish default/default;
+        event_mesh_ack_timeout 300ms;
+    }
 --- more_headers
 ce-specversion: 1.0
 ce-id: nats-mute
@@ -687,3 +690,24 @@ invalid NATS server "nats://127.0.0.1:99999" in "event_mesh_nats" directive: inv
 --- must_die
 --- error_log
 "event_mesh_nats_reconnect_max_wait" (500 ms) must not be less than "event_mesh_nats_reconnect_wait" (1000 ms)
+
+
+
+=== TEST 27: a publish that comes with the first handshake is held, sent after CONNECT, and stored
+--- http_config
+    event_mesh_nats 127.0.0.1:$TEST_NGINX_CHOP_PORT;
+--- config
+    location = /events { event_mesh_publish default/default; }
+--- more_headers
+ce-specversion: 1.0
+ce-id: nats-early
+ce-source: urn:test:nats
+ce-type: nats.early
+--- request
+POST /events
+--- timeout: 5
+--- error_code: 202
+--- stored eval
+[{ subject => 'em.default.default.nats.early', 'ce-id' => 'nats-early' }]
+--- no_error_log
+[error]
