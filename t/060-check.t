@@ -380,6 +380,37 @@ check_fails('duplicate across files',
     { 'a.yaml' => v1('same'), 'b.yaml' => "---\n" . v1('same') },
     'b.yaml', qr/2: Trigger default\/same is defined twice: first at .*\/a\.yaml:1$/);
 
+# hostile files: refused in bounded time and memory, named with the reason
+{
+    # "billion laughs": nine levels of aliases that would expand to 10^9
+    my $bomb = "a: &a [\"lol\"]\n";
+    for my $i (1 .. 9) {
+        my ($p, $n) = (chr(96 + $i), chr(97 + $i));
+        $bomb .= "$n: &$n [" . join(',', ("*$p") x 10) . "]\n";
+    }
+    my $t = time;
+    check_fails('a YAML alias bomb', { 'bomb.yaml' => $bomb },
+        'bomb.yaml', qr/2: YAML aliases \(\*'?a'?\) are not supported/);
+    ok(time - $t < 10, sprintf 'the alias bomb is refused in %.1f s',
+       time - $t);
+
+    # a Trigger file over the 1 MiB limit, a long comment making it so
+    check_fails('a file over 1 MiB',
+        { 'big.yaml' => v1('big') . ('# ' . ('x' x 98) . "\n") x 11000 },
+        'big.yaml', qr/ file is larger than 1048576 bytes$/);
+
+    # 5 000 documents in one file (just under the limit), each a good
+    # Trigger: all read
+    my ($conf) = setup('many.yaml' => join("---\n", map { v1("t$_") }
+                                                   1 .. 5000));
+    $t = time;
+    my $r = dispatcher('--check', '-c', $conf);
+    is($r->{status}, 0, '5 000 Triggers in one file: valid')
+        or diag substr($r->{stderr}, 0, 2000);
+    like($r->{stdout}, qr/: 5000 triggers OK$/m, 'all 5 000 counted');
+    ok(time - $t < 20, sprintf '... checked in %.1f s', time - $t);
+}
+
 {
     # a missing directory
     my ($conf, $tdir) = setup();
