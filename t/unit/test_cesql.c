@@ -16,54 +16,9 @@
 #include <string.h>
 
 
-/* --- counting (and failing) allocations, not under ASan ------------------ */
+/* --- counting allocations ---------------------------------------------- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define COUNT_ALLOCS 0
-#endif
-#endif
-
-#ifndef COUNT_ALLOCS
-#define COUNT_ALLOCS 1
-#endif
-
-#if COUNT_ALLOCS
-
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-
-static long  allocs;
-static long  fail_at = -1;      /* the allocation number that fails */
-
-static int
-alloc_fails(void)
-{
-    return allocs++ == fail_at;
-}
-
-void *
-malloc(size_t size)
-{
-    return alloc_fails() ? NULL : __libc_malloc(size);
-}
-
-void *
-calloc(size_t n, size_t size)
-{
-    return alloc_fails() ? NULL : __libc_calloc(n, size);
-}
-
-void *
-realloc(void *p, size_t size)
-{
-    return alloc_fails() ? NULL : __libc_realloc(p, size);
-}
-
-#endif
+#include "alloc_count.h"
 
 
 /* --- helpers ------------------------------------------------------------ */
@@ -1065,9 +1020,9 @@ test_oom(void)
     refused = 0;
 
     for (n = 0; n < 1000; n++) {
-        fail_at = allocs + n;
+        alloc_fail_at = allocs + n;
         e = em_cesql_compile(expr, sizeof(expr) - 1, NULL, &err);
-        fail_at = -1;
+        alloc_fail_at = -1;
 
         if (e != NULL) {
             break;
@@ -1086,9 +1041,9 @@ test_oom(void)
        "out of memory at each of %ld allocations: NULL, kind OK", refused);
 
     memset(&s, 0, sizeof(s));
-    fail_at = allocs;
+    alloc_fail_at = allocs;
     rc = em_cesql_eval(e, ev, &s, &v);
-    fail_at = -1;
+    alloc_fail_at = -1;
     ok(rc == EM_CESQL_EGENERIC && v.type == EM_CESQL_BOOLEAN && !v.b,
        "no memory for the scratch: false, generic error");
 

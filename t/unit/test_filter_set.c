@@ -19,50 +19,9 @@
 #include <string.h>
 
 
-/* --- counting allocations (not under ASan, which owns malloc) ---------- */
+/* --- counting allocations ---------------------------------------------- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define COUNT_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define COUNT_ALLOCS 0
-#endif
-#endif
-
-#ifndef COUNT_ALLOCS
-#define COUNT_ALLOCS 1
-#endif
-
-#if COUNT_ALLOCS
-
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-
-static long  allocs;
-
-void *
-malloc(size_t size)
-{
-    allocs++;
-    return __libc_malloc(size);
-}
-
-void *
-calloc(size_t n, size_t size)
-{
-    allocs++;
-    return __libc_calloc(n, size);
-}
-
-void *
-realloc(void *p, size_t size)
-{
-    allocs++;
-    return __libc_realloc(p, size);
-}
-
-#endif
+#include "alloc_count.h"
 
 
 /* --- a reproducible generator ------------------------------------------ */
