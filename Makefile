@@ -255,7 +255,8 @@ $(FUZZ_DISP_BINS): $(BUILD)/fuzz/%: fuzz/%.c fuzz/fuzz_common.h \
 	    $(FUZZ_DISP_OBJS) $(FUZZ_CORE_OBJS) $(LIBS_DISP)
 
 # make fuzz FUZZ_SECONDS=600 runs each target that long.
-fuzz fuzz-smoke: fuzz-build
+fuzz fuzz-smoke: deps-fuzz
+	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) $(FUZZ_BINS)
 	@$(MAKE) --no-print-directory -j$(FUZZ_JOBS) \
 	    FUZZ_SECONDS=$(FUZZ_SECONDS) $(FUZZ_BINS:%=%.run)
 
