@@ -2084,7 +2084,10 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
         q = rec->held;
 
         for (i = 0; i < 9; i++) {
-            q = ngx_cpymem(q, parts[i].data, parts[i].len);
+            /* an empty part (no data) may have no pointer: not memcpy's */
+            if (parts[i].len) {
+                q = ngx_cpymem(q, parts[i].data, parts[i].len);
+            }
         }
 
         rec->held_size = total;
