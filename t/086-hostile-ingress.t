@@ -532,7 +532,7 @@ qr/^\{"error":"event too large","mode":"batch","violations":\[\{"attribute":"","
 Content-Type: application/cloudevents-batch+json
 --- request eval
 "POST /events\n[" . CORE::join(',', map { qq({"specversion":"1.0","id":"b$_","source":"s","type":"t"}) } 1 .. 100000) . ']'
---- timeout: 20
+--- timeout: 120
 --- error_code: 413
 --- response_body_like: "rule":"the batch holds 100000 events, over the limit of 100 events"
 
@@ -549,7 +549,7 @@ Content-Type: application/cloudevents-batch+json
 Content-Type: application/cloudevents-batch+json
 --- request eval
 "POST /events\n[" . CORE::join(',', map { qq({"specversion":"1.0","id":"b$_","source":"urn:hostile","type":"t"}) } 1 .. 100000) . ']'
---- timeout: 20
+--- timeout: 120
 --- error_code: 413
 
 
