@@ -271,8 +271,11 @@ subtest 'per-attempt timeout' => sub {
     my $r = $sub{slow_dls}->wait_requests(1, 5);
     my $att = $sub{slow}->requests;
     is(scalar @$att, 2, 'two attempts, each cut after 0.3 s');
+    # the 0.3 s count from each transfer's start, connect included, the
+    # gap from one arrival to the next: a slow first connect (a sanitizer
+    # build on a busy machine) shortens it
     my $g = gaps($att)->[0] // -1;
-    ok($g >= 0.2 && $g <= 0.6, 'the retry follows the timeout')
+    ok($g >= 0.1 && $g <= 0.6, 'the retry follows the timeout')
         or diag "gap $g";
     my $h = $r->[0]{headers} || {};
     is($h->{'ce-knativeerrorcode'}, '500', 'timeout: code 500');
