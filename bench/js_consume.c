@@ -89,26 +89,6 @@ jc_fail(const char *what, natsStatus s, jsErrCode jerr)
 }
 
 
-static int
-jc_parse_num(const char *opt, const char *s, long long min, long long max,
-    long long *out)
-{
-    char       *end;
-    long long   v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "js-consume: -%s wants an integer from %lld to "
-                "%lld, not \"%s\"\n", opt, min, max, s);
-        return -1;
-    }
-
-    *out = v;
-    return 0;
-}
-
-
 static natsStatus
 jc_connect(jc_t *jc)
 {
@@ -292,19 +272,25 @@ main(int argc, char **argv)
             jc.name = optarg;
             break;
         case 'n':
-            if (jc_parse_num("n", optarg, 1, LLONG_MAX, &v) != 0) {
+            if (bench_parse_num("js-consume", "n", optarg, 1, LLONG_MAX,
+                                &v) != 0)
+            {
                 return 2;
             }
             jc.count = v;
             break;
         case 'b':
-            if (jc_parse_num("b", optarg, 1, 100000, &v) != 0) {
+            if (bench_parse_num("js-consume", "b", optarg, 1, 100000,
+                                &v) != 0)
+            {
                 return 2;
             }
             jc.batch = (int) v;
             break;
         case 'a':
-            if (jc_parse_num("a", optarg, 1, 100000, &v) != 0) {
+            if (bench_parse_num("js-consume", "a", optarg, 1, 100000,
+                                &v) != 0)
+            {
                 return 2;
             }
             jc.max_ack = (int) v;

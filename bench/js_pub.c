@@ -177,26 +177,6 @@ jp_fail_status(const char *what, natsStatus s)
 }
 
 
-static int
-jp_parse_num(const char *opt, const char *s, long long min, long long max,
-    long long *out)
-{
-    char       *end;
-    long long   v;
-
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, "js-pub: -%s wants an integer from %lld to %lld, "
-                "not \"%s\"\n", opt, min, max, s);
-        return -1;
-    }
-
-    *out = v;
-    return 0;
-}
-
-
 /*
  * Every ack, good or bad, comes through here exactly once per published
  * event: idx is the event's sequence number in this run.
@@ -813,25 +793,25 @@ main(int argc, char **argv)
             jp.stream = optarg;
             break;
         case 'c':
-            if (jp_parse_num("c", optarg, 1, 100000, &v) != 0) {
+            if (bench_parse_num("js-pub", "c", optarg, 1, 100000, &v) != 0) {
                 return 2;
             }
             jp.window = (int) v;
             break;
         case 'n':
-            if (jp_parse_num("n", optarg, 1, LLONG_MAX, &v) != 0) {
+            if (bench_parse_num("js-pub", "n", optarg, 1, LLONG_MAX, &v) != 0) {
                 return 2;
             }
             jp.count = v;
             break;
         case 'd':
-            if (jp_parse_num("d", optarg, 1, 86400, &v) != 0) {
+            if (bench_parse_num("js-pub", "d", optarg, 1, 86400, &v) != 0) {
                 return 2;
             }
             jp.seconds = (double) v;
             break;
         case 'z':
-            if (jp_parse_num("z", optarg, 10, 64 << 20, &v) != 0) {
+            if (bench_parse_num("js-pub", "z", optarg, 10, 64 << 20, &v) != 0) {
                 return 2;
             }
             jp.size = (size_t) v;
@@ -848,7 +828,7 @@ main(int argc, char **argv)
             }
             break;
         case 'r':
-            if (jp_parse_num("r", optarg, 1, 1000000, &v) != 0) {
+            if (bench_parse_num("js-pub", "r", optarg, 1, 1000000, &v) != 0) {
                 return 2;
             }
             jp.rate = (double) v;
@@ -860,13 +840,13 @@ main(int argc, char **argv)
             jp.source = optarg;
             break;
         case 'B':
-            if (jp_parse_num("B", optarg, 1, LLONG_MAX, &v) != 0) {
+            if (bench_parse_num("js-pub", "B", optarg, 1, LLONG_MAX, &v) != 0) {
                 return 2;
             }
             jp.max_bytes = v;
             break;
         case 'D':
-            if (jp_parse_num("D", optarg, 0, 86400, &v) != 0) {
+            if (bench_parse_num("js-pub", "D", optarg, 0, 86400, &v) != 0) {
                 return 2;
             }
             jp.dup_seconds = v;
