@@ -151,18 +151,15 @@ em_http_poll(uv_poll_t *p, int status, int events)
 }
 
 
+/* A poll handle for s, which has none: filed under its number. */
 static em_http_sock_t *
-em_http_sock_get(em_http_t *h, curl_socket_t s)
+em_http_sock_alloc(em_http_t *h, curl_socket_t s)
 {
     em_http_sock_t   *sk, **byfd;
     size_t            n;
 
     if (s < 0) {
         return NULL;
-    }
-
-    if ((size_t) s < h->nbyfd && h->byfd[s] != NULL) {
-        return h->byfd[s];
     }
 
     if ((size_t) s >= h->nbyfd) {
@@ -222,7 +219,7 @@ em_http_sock_new(em_http_t *h, curl_socket_t s, int owned)
         em_http_sock_close(h, h->byfd[s]);
     }
 
-    sk = em_http_sock_get(h, s);
+    sk = em_http_sock_alloc(h, s);
     if (sk != NULL) {
         sk->owned = owned ? 1 : 0;
     }
