@@ -207,6 +207,18 @@ em_rt_ack(em_rt_t *rt, natsMsg *msg, const char *what)
 }
 
 
+void
+em_rt_hand_back(em_rt_t *rt, natsMsg *msg)
+{
+    em_log_error("out of memory: an event of trigger %s/%s goes back to "
+                 "JetStream", rt->t->ns, rt->t->name);
+
+    (void) em_rt_ack(rt, msg, EM_ACK_NAK);
+    natsMsg_Destroy(msg);
+    em_rt_release(rt);
+}
+
+
 /*
  * How many messages to ask for now, counted as requested: the window is
  * topped up to the in-flight bound once half of it has arrived.  Under

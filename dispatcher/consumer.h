@@ -142,6 +142,12 @@ void em_rt_release(em_rt_t *rt);
  */
 natsStatus em_rt_ack(em_rt_t *rt, natsMsg *msg, const char *what);
 
+/*
+ * Out of memory for msg of rt: logs it, naks it (JetStream offers it again
+ * at once), frees it and gives its slot back.  Any thread.
+ */
+void em_rt_hand_back(em_rt_t *rt, natsMsg *msg);
+
 /* Status for /triggers, copied under the lock. */
 void em_rt_status(em_rt_t *rt, int *ready, char *reason, size_t rsize,
     char *message, size_t msize);

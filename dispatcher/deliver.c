@@ -821,11 +821,7 @@ em_dl_start(em_run_t *run, em_rt_t *rt, natsMsg *msg)
     }
 
     if (dl == NULL) {
-        em_log_error("out of memory: an event of trigger %s/%s goes back "
-                     "to JetStream", rt->t->ns, rt->t->name);
-        (void) em_rt_ack(rt, msg, EM_ACK_NAK);
-        natsMsg_Destroy(msg);
-        em_rt_release(rt);
+        em_rt_hand_back(rt, msg);
         return;
     }
 

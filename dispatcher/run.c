@@ -222,14 +222,9 @@ em_run_handoff(em_run_t *run, em_handoff_kind_t kind, em_rt_t *rt,
 
     h = malloc(sizeof(em_handoff_t));
 
-    /* without memory a message goes back to JetStream after its ack wait */
     while (h == NULL) {
         if (kind == EM_HANDOFF_MSG) {
-            em_log_error("out of memory: an event of trigger %s/%s goes "
-                         "back to JetStream", rt->t->ns, rt->t->name);
-            (void) em_rt_ack(rt, msg, EM_ACK_NAK);
-            natsMsg_Destroy(msg);
-            em_rt_release(rt);
+            em_rt_hand_back(rt, msg);
             return;
         }
 
