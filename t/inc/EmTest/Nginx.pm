@@ -92,6 +92,12 @@ _EOC_
         croak 'nginx does not listen' if time > $deadline;
         sleep 0.02;
     }
+    # the master listens before it forks: a test that records the worker
+    # pids (to tell later that none was replaced) must see all of them
+    until ($self->workers >= $workers) {
+        croak "nginx has fewer than $workers workers" if time > $deadline;
+        sleep 0.02;
+    }
     return $self;
 }
 
