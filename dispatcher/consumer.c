@@ -45,6 +45,9 @@
 #define EM_SETUP_RETRY_MIN_MS     250
 #define EM_SETUP_RETRY_MAX_MS     5000
 
+/* how long a stopping runtime waits for the server to confirm its UNSUB */
+#define EM_RT_DRAIN_MS            5000
+
 /* JetStream's answers to pull requests (the Status header) */
 #define EM_PULL_HEARTBEAT         "100"
 #define EM_PULL_NO_RESPONDERS     "503"
@@ -397,6 +400,25 @@ em_rt_on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg,
 }
 
 
+/*
+ * Ends a stopping runtime's interest in its inbox.  JetStream drops the
+ * pull requests of an inbox nobody listens to, so the events handed back
+ * from then on go to another runtime or dispatcher instead of bouncing
+ * back to us.  A plain unsubscribe would lose the events the server sent
+ * before it saw the UNSUB: the client discards them, and they would stay
+ * unacked for a whole ack wait.  Draining keeps them coming to
+ * em_rt_on_msg(), which naks them, until the server has confirmed.
+ */
+static void
+em_rt_close_inbox(natsSubscription *sub)
+{
+    if (natsSubscription_DrainTimeout(sub, EM_RT_DRAIN_MS) != NATS_OK) {
+        /* no connection to drain over: nothing more can arrive anyway */
+        (void) natsSubscription_Unsubscribe(sub);
+    }
+}
+
+
 /* no callback of rt's subscription runs from now on */
 static void
 em_rt_sub_closed(void *closure)
@@ -611,7 +633,7 @@ em_rt_consumer_ensure(em_rt_t *rt)
 
         /* em_rt_stop() came before there was anything to close */
         if (stop) {
-            (void) natsSubscription_Unsubscribe(sub);
+            em_rt_close_inbox(sub);
             return -1;
         }
     }
@@ -942,14 +964,8 @@ em_rt_stop(em_rt_t *rt, int delete_consumer)
     pthread_cond_broadcast(&rt->cv);
     pthread_mutex_unlock(&rt->mu);
 
-    /*
-     * At once, from here: JetStream drops the requests of an inbox nobody
-     * listens to, so the events the loop hands back from now on (naks
-     * come after this on the same connection) go to another runtime or
-     * dispatcher instead of bouncing back to us.
-     */
     if (sub != NULL) {
-        (void) natsSubscription_Unsubscribe(sub);
+        em_rt_close_inbox(sub);
     }
 }
 
