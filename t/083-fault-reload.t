@@ -95,9 +95,12 @@ is(scalar @other, 0, 'no request failed (but for the case below)')
             . join ' ', map { "$_->{i}=$_->{code} $_->{why}" }
                         EmTest::Load::first(10, @other);
 is(scalar @early, 0, 'no 503 "not connected" from a new worker')
-    or diag join ' ', map { sprintf '%d=%d %s +%.3fs', $_->{i},
+    or diag join(' ', map { sprintf '%d=%d %s +%.3fs', $_->{i},
         $_->{code}, $_->{why}, $_->{t0} - ($after_reload->($_))[0]{at} }
-        EmTest::Load::first(10, @early);
+        EmTest::Load::first(10, @early)),
+        "\nwhat the workers' NATS clients said:\n",
+        join "\n", EmTest::Load::first(100,
+            grep { /NATS|nats/ && !/\[debug\]/ } split /\n/, $ngx->error_log);
 
 my $got = EmTest::Load::wait_delivered($sub, $r->{ok}, 120);
 my ($lost, $dup) = EmTest::Load::tally($r->{ok}, $got);
