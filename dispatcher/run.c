@@ -459,12 +459,13 @@ em_run_apply(em_run_t *run, em_gen_t *gen)
 
     free(kept);
 
-    if (run->gen != NULL) {
-        if (strcmp(run->gen->cf.admin_listen, gen->cf.admin_listen) != 0) {
-            em_log_warn("reload: admin.listen changed to %s: it takes "
-                        "effect at the next start (still on %s)",
-                        gen->cf.admin_listen, run->gen->cf.admin_listen);
-        }
+    /* compared with what runs: the last file may have said it already */
+    if (run->admin_listen != NULL
+        && strcmp(run->admin_listen, gen->cf.admin_listen) != 0)
+    {
+        em_log_warn("reload: admin.listen changed to %s: it takes effect at "
+                    "the next start (still on %s)", gen->cf.admin_listen,
+                    run->admin_listen);
     }
 
     em_gen_unref(run->gen);
@@ -947,6 +948,13 @@ em_run_init_loop(em_run_t *run, em_buf_t *err)
         return EM_ERROR;
     }
 
+    run->admin_listen = strdup(cf->admin_listen);
+    if (run->admin_listen == NULL) {
+        em_buf_reset(err);
+        (void) em_buf_printf(err, "out of memory");
+        return EM_ERROR;
+    }
+
     em_log_info("admin HTTP on %s: /healthz /readyz /metrics /triggers "
                 "/v1/subscribed/{app}", cf->admin_listen);
 
@@ -1071,6 +1079,7 @@ done:
     nats_CloseAndWait(2000);
 
     em_gen_unref(run->gen);
+    free(run->admin_listen);
     em_metrics_free(&run->metrics);
     pthread_mutex_destroy(&run->ho_mu);
     em_diag_free(&diag);

@@ -52,6 +52,7 @@ struct em_run_s {
     uv_loop_t           loop;
     const char         *config_path;
     em_gen_t           *gen;            /* the configuration in force */
+    char               *admin_listen;   /* where admin listens, as started */
     em_rt_t            *rts;            /* current and retiring triggers */
     em_dl_t            *dls;            /* events in delivery */
     unsigned            ndls;

@@ -204,6 +204,36 @@ subtest 'a broken file keeps the running configuration' => sub {
        'fixed: the next reload succeeds, nothing changes');
 };
 
+subtest 'admin.listen cannot move on a reload: said at every reload' => sub {
+    my $port = $d->admin_port;
+    my $other = EmTest::Dispatcher::_free_port();
+    my $said = qr/admin\.listen changed to 127\.0\.0\.1:$other: it takes effect at the next start \(still on 127\.0\.0\.1:$port\)/;
+    {
+        local $d->{admin} = $other;
+        $d->write_config;
+    }
+    for my $k (1, 2) {
+        my $mark = $d->log_size;
+        $d->reload;
+        ok(EmTest::Dispatcher::wait_for(sub {
+               $d->log_since($mark) =~ /reloaded: 2 triggers/ }),
+           "reload $k done");
+        like($d->log_since($mark), $said,
+             "reload $k: the change is reported against what runs");
+    }
+    my $h = $d->get('/healthz');
+    is($h->code, 200, "admin still answers on $port");
+
+    $d->write_config;
+    my $mark = $d->log_size;
+    $d->reload;
+    ok(EmTest::Dispatcher::wait_for(sub {
+           $d->log_since($mark) =~ /reloaded: 2 triggers/ }),
+       'back to the running address');
+    unlike($d->log_since($mark), qr/admin\.listen changed/,
+           'nothing to report then');
+};
+
 is($d->stop, 0, 'graceful stop') or diag $d->log;
 $_->stop for $subA, $subB, $subC;
 
