@@ -101,12 +101,15 @@ typedef struct {
     ngx_uint_t                cur_addr;
     ngx_uint_t                naddrs;
     ngx_uint_t                next_addr;
-    ngx_uint_t                failures;   /* attempts since the last READY */
+    ngx_uint_t                failures;   /* attempts since the last READY,
+                                             slow ones not counted */
+    ngx_uint_t                slow;       /* handshake timeouts since then */
     ngx_str_t                *server;     /* current or last address */
 
     ngx_em_nats_state_e       state;
     unsigned                  ever_ready:1;
     unsigned                  auth_required:1;
+    unsigned                  timed_out:1;  /* the attempt ending was slow */
 
     ngx_msec_t                backoff;
     ngx_msec_t                ready_time;
@@ -157,7 +160,7 @@ static void ngx_em_nats_free_peer(ngx_peer_connection_t *pc, void *data,
 static ngx_int_t ngx_em_nats_test_connect(ngx_em_nats_t *st);
 static void ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status);
 static void ngx_em_nats_schedule_reconnect(ngx_em_nats_t *st);
-static void ngx_em_nats_fail_pending(ngx_em_nats_t *st,
+static void ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_uint_t keep_held,
     ngx_em_pub_status_e status);
 
 static void ngx_em_nats_reconnect_handler(ngx_event_t *ev);
@@ -804,6 +807,12 @@ ngx_em_nats_free_peer(ngx_peer_connection_t *pc, void *data,
         return;
     }
 
+    if (st->timed_out) {
+        /* a slow server is no unreachable one: see the handshake handler */
+        st->timed_out = 0;
+        return;
+    }
+
     st->failures++;
 
     if (st->failures == st->naddrs) {
@@ -932,7 +941,13 @@ ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
         ngx_em_nats_schedule_reconnect(st);
     }
 
-    ngx_em_nats_fail_pending(st, status);
+    /*
+     * Held publishes were never sent: they may wait for the next attempt
+     * as long as publishes may be held at all.
+     */
+
+    ngx_em_nats_fail_pending(st, !was_ready && ngx_em_nats_may_hold(st),
+                             status);
 }
 
 
@@ -1001,10 +1016,11 @@ ngx_em_nats_schedule_reconnect(ngx_em_nats_t *st)
 
 
 static void
-ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_em_pub_status_e status)
+ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_uint_t keep_held,
+    ngx_em_pub_status_e status)
 {
     ngx_em_nats_pub_t    *pub;
-    ngx_rbtree_node_t    *node;
+    ngx_rbtree_node_t    *node, *root, *sentinel;
     ngx_em_pub_result_t   res;
 
     /*
@@ -1012,9 +1028,29 @@ ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_em_pub_status_e status)
      * siblings), so the tree is re-read after each call.
      */
 
-    while (st->pending.root != st->pending.sentinel) {
-        node = ngx_rbtree_min(st->pending.root, st->pending.sentinel);
+    for ( ;; ) {
+        root = st->pending.root;
+        sentinel = st->pending.sentinel;
+
+        if (root == sentinel) {
+            break;
+        }
+
+        node = ngx_rbtree_min(root, sentinel);
         pub = ngx_rbtree_data(node, ngx_em_nats_pub_t, node);
+
+        while (keep_held && pub->held) {
+            node = ngx_rbtree_next(&st->pending, node);
+            if (node == NULL) {
+                break;
+            }
+
+            pub = ngx_rbtree_data(node, ngx_em_nats_pub_t, node);
+        }
+
+        if (node == NULL) {
+            break;
+        }
 
         ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
         res.status = status;
@@ -1056,7 +1092,27 @@ ngx_em_nats_handshake_handler(ngx_event_t *ev)
 {
     ngx_em_nats_t  *st = ev->data;
 
-    ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, NGX_ETIMEDOUT,
+    ngx_uint_t  level;
+
+    /*
+     * A server that took the connection and did not answer in time is
+     * there but slow (or this worker was not given the CPU, as under load
+     * right after a reload).  That is not an outage: the attempt does not
+     * count towards "every server failed", and publishes keep waiting,
+     * each up to its ack timeout, while the next one is made.  A TCP
+     * handshake that never completed is an unreachable server.
+     */
+
+    if (st->state > NGX_EM_NATS_CONNECTING) {
+        st->slow++;
+        st->timed_out = 1;
+        level = (st->slow > 1) ? NGX_LOG_INFO : NGX_EM_NATS_ERR(st);
+
+    } else {
+        level = NGX_EM_NATS_ERR(st);
+    }
+
+    ngx_log_error(level, &st->log, NGX_ETIMEDOUT,
                   "NATS server did not complete the handshake within %M ms",
                   st->conf->connect_timeout);
 
@@ -1621,6 +1677,7 @@ ngx_em_nats_ready(ngx_em_nats_t *st)
     st->log.action = NULL;
     st->pings_out = 0;
     st->failures = 0;
+    st->slow = 0;
     st->ready_time = ngx_current_msec;
 
     if (st->ever_ready) {
@@ -2143,16 +2200,22 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
 /*
  * A publish may wait for the connection being made: a worker just started
  * (or by a reload) or one whose connection broke has its first attempts
- * under way.  Once every server has failed since the last working
- * connection, the outage is real and publishing answers 503 at once.
- * An exiting worker holds nothing new.
+ * under way.  Between two attempts it waits too if the worker has never
+ * been connected or the last server was only slow.  Once every server has
+ * failed since the last working connection, the outage is real and
+ * publishing answers 503 at once.  An exiting worker holds nothing new.
  */
 
 static ngx_int_t
 ngx_em_nats_may_hold(ngx_em_nats_t *st)
 {
-    if (st->state < NGX_EM_NATS_CONNECTING
-        || st->state > NGX_EM_NATS_WAIT_PONG)
+    if (st->state == NGX_EM_NATS_DISCONNECTED) {
+        if (!st->reconnect_ev.timer_set || (st->ever_ready && !st->slow)) {
+            return 0;
+        }
+
+    } else if (st->state < NGX_EM_NATS_CONNECTING
+               || st->state > NGX_EM_NATS_WAIT_PONG)
     {
         return 0;
     }

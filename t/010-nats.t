@@ -48,6 +48,8 @@ our @Fakes = (
                         info => { tls_required => JSON::PP::true }),
     EmTest::Mute->start(mode => 'chop', env => 'TEST_NGINX_CHOP_PORT',
                         upstream => $Nats->port),
+    EmTest::Mute->start(mode => 'late', env => 'TEST_NGINX_LATE_PORT',
+                        upstream => $Nats->port),
 );
 
 our ($Mark, $Held) = (0);
@@ -461,6 +463,34 @@ GET /hello
 --- error_log eval
 [qr/\[error\] .*NATS server did not complete the handshake within 200 ms .* while waiting for INFO from NATS, NATS server: 127\.0\.0\.1:\d+/,
  qr/\[info\] .*NATS server did not complete the handshake/]
+
+
+
+=== TEST 13a: a server too slow for the first handshake is no outage: the publish waits for the next attempt
+--- http_config
+    event_mesh_nats 127.0.0.1:$TEST_NGINX_LATE_PORT;
+    event_mesh_nats_connect_timeout 1s;
+    event_mesh_nats_reconnect_wait 100ms;
+--- config
+    location = /events {
+        event_mesh_publish default/default;
+        event_mesh_ack_timeout 5s;
+    }
+--- more_headers
+ce-specversion: 1.0
+ce-id: nats-late
+ce-source: urn:test:nats
+ce-type: late
+--- request
+POST /events
+--- timeout: 6
+--- error_code: 202
+--- error_log eval
+qr/\[error\] .*NATS server did not complete the handshake within 1000 ms/
+--- no_error_log
+no NATS server is reachable
+--- stored eval
+[{ subject => 'em.default.default.late', 'ce-id' => 'nats-late' }]
 
 
 

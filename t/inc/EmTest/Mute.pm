@@ -23,8 +23,11 @@ package EmTest::Mute;
 #         passes the client's bytes through and delivers the server's one
 #         byte per TCP segment: the client's parser sees every possible
 #         split of every operation.
+#   late  the first "late" connections (default 1) are mute, the next ones
+#         are proxied to the real server (option "upstream") as they are:
+#         a server too slow for the client's first handshake.
 #
-# Options: mode, err, reply, upstream, info (hash merged into the INFO
+# Options: mode, err, reply, upstream, late, info (hash merged into the INFO
 # object), env (name of an environment variable that receives the port),
 # record (file that receives every line the clients send, for checking
 # CONNECT; read it back with ->recorded).
@@ -50,10 +53,10 @@ sub start {
     my $mode = $opt{mode} || 'mute';
 
     die "EmTest::Mute: unknown mode \"$mode\"\n"
-        unless $mode =~ /^(?:mute|info|err|raw|chop)$/;
+        unless $mode =~ /^(?:mute|info|err|raw|chop|late)$/;
 
-    die "EmTest::Mute: mode \"chop\" needs \"upstream\"\n"
-        if $mode eq 'chop' && !$opt{upstream};
+    die "EmTest::Mute: mode \"$mode\" needs \"upstream\"\n"
+        if $mode =~ /^(?:chop|late)$/ && !$opt{upstream};
 
     my $listen = IO::Socket::INET->new(
         LocalAddr => '127.0.0.1',
@@ -71,6 +74,7 @@ sub start {
         reply  => defined $opt{reply} ? $opt{reply} : '',
         info   => $opt{info} || {},
         upstream => $opt{upstream},
+        late   => $opt{late} // 1,
         record => $opt{record},
         owner  => $$,
     }, $class;
@@ -166,7 +170,8 @@ sub _serve {
 
     my $sel = IO::Select->new($listen);
     my %in;        # socket => unparsed input
-    my %peer;      # chop: client <=> upstream
+    my %peer;      # chop, late: client <=> upstream
+    my $accepted = 0;
 
     for (;;) {
 
@@ -178,8 +183,11 @@ sub _serve {
             if ($fh == $listen) {
                 my $c = $listen->accept or next;
                 $c->autoflush(1);
+                $accepted++;
 
-                if ($self->{mode} eq 'chop') {
+                if ($self->{mode} eq 'chop'
+                    || ($self->{mode} eq 'late' && $accepted > $self->{late}))
+                {
                     my $u = IO::Socket::INET->new(
                         PeerAddr => '127.0.0.1',
                         PeerPort => $self->{upstream},
@@ -198,7 +206,7 @@ sub _serve {
                     next;
                 }
 
-                if ($self->{mode} ne 'mute') {
+                if ($self->{mode} !~ /^(?:mute|late)$/) {
                     syswrite $c, $self->_info_line;
                 }
 
@@ -210,7 +218,7 @@ sub _serve {
 
             my $n = sysread $fh, my $buf, 65536;
 
-            if ($self->{mode} eq 'chop') {
+            if ($peer{$fh} || $self->{mode} eq 'chop') {
                 my $to = $peer{$fh} or next;
 
                 if (!$n) {
@@ -221,7 +229,10 @@ sub _serve {
                     next;
                 }
 
-                if ($to->sockport == $self->{port}) {
+                if ($self->{mode} eq 'late') {
+                    syswrite $to, $buf;
+
+                } elsif ($to->sockport == $self->{port}) {
                     # towards the client: one byte per segment
                     for my $byte (split //, $buf) {
                         syswrite $to, $byte;
