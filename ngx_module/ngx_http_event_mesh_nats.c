@@ -755,6 +755,15 @@ ngx_em_nats_connect(ngx_em_nats_t *st)
         st->peer.free(&st->peer, st->peer.data, NGX_PEER_FAILED);
         st->state = NGX_EM_NATS_DISCONNECTED;
         ngx_em_nats_schedule_reconnect(st);
+
+        /*
+         * A connect() that fails at once (no route, no local port or
+         * descriptor left) never reaches ngx_em_nats_close(): publishes
+         * held between attempts end here if that was the last server.
+         */
+
+        ngx_em_nats_fail_pending(st, ngx_em_nats_may_hold(st),
+                                 NGX_EM_PUB_DISCONNECTED);
         return;
     }
 

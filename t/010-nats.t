@@ -50,6 +50,8 @@ our @Fakes = (
                         upstream => $Nats->port),
     EmTest::Mute->start(mode => 'late', env => 'TEST_NGINX_LATE_PORT',
                         upstream => $Nats->port),
+    EmTest::Mute->start(mode => 'mute', env => 'TEST_NGINX_ONCE_PORT',
+                        accepts => 1),
 );
 
 our ($Mark, $Held) = (0);
@@ -491,6 +493,32 @@ qr/\[error\] .*NATS server did not complete the handshake within 1000 ms/
 no NATS server is reachable
 --- stored eval
 [{ subject => 'em.default.default.late', 'ce-id' => 'nats-late' }]
+
+
+
+=== TEST 13b: slow, then refused: the publish held over the slow attempt gets 503 at the refusal, not at its ack timeout
+--- http_config
+    event_mesh_nats 127.0.0.1:$TEST_NGINX_ONCE_PORT;
+    event_mesh_nats_connect_timeout 500ms;
+    event_mesh_nats_reconnect_wait 100ms;
+--- config
+    location = /events {
+        event_mesh_publish default/default;
+        event_mesh_ack_timeout 20s;
+    }
+--- more_headers
+ce-specversion: 1.0
+ce-id: nats-once
+ce-source: urn:test:nats
+ce-type: once
+--- request
+POST /events
+--- timeout: 4
+--- error_code: 503
+--- response_body_like: "rule":"not connected to the channel"
+--- error_log eval
+[qr/\[error\] .*NATS server did not complete the handshake within 500 ms/,
+ qr/\[error\] .*no NATS server is reachable \(1 tried\)/]
 
 
 

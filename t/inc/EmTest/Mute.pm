@@ -27,10 +27,11 @@ package EmTest::Mute;
 #         are proxied to the real server (option "upstream") as they are:
 #         a server too slow for the client's first handshake.
 #
-# Options: mode, err, reply, upstream, late, info (hash merged into the INFO
-# object), env (name of an environment variable that receives the port),
-# record (file that receives every line the clients send, for checking
-# CONNECT; read it back with ->recorded).
+# Options: mode, err, reply, upstream, late, accepts (stop listening after
+# that many connections: later attempts are refused), info (hash merged
+# into the INFO object), env (name of an environment variable that
+# receives the port), record (file that receives every line the clients
+# send, for checking CONNECT; read it back with ->recorded).
 #
 # The server runs in a child process that is stopped by PID in stop(), on
 # DESTROY and at END.  The child leaves with POSIX::_exit so that the test
@@ -75,6 +76,7 @@ sub start {
         info   => $opt{info} || {},
         upstream => $opt{upstream},
         late   => $opt{late} // 1,
+        accepts => $opt{accepts},
         record => $opt{record},
         owner  => $$,
     }, $class;
@@ -184,6 +186,13 @@ sub _serve {
                 my $c = $listen->accept or next;
                 $c->autoflush(1);
                 $accepted++;
+
+                if (defined $self->{accepts}
+                    && $accepted >= $self->{accepts})
+                {
+                    $sel->remove($listen);
+                    close $listen;
+                }
 
                 if ($self->{mode} eq 'chop'
                     || ($self->{mode} eq 'late' && $accepted > $self->{late}))
