@@ -8,6 +8,10 @@
 # Debian 12 machine.
 
 SHELL       := /bin/bash
+
+# no "Leaving directory" after prove's summary, which must be the last line
+MAKEFLAGS   += --no-print-directory
+
 BUILD       := build
 CC          ?= cc
 CLANG       ?= clang
