@@ -72,7 +72,13 @@ struct ngx_em_nats_pub_s {
     ngx_em_nats_pub_t        *next;       /* free list */
     ngx_str_t                *stream;     /* asked about on no responders */
 
-    /* held until CONNECT has gone out: the whole operation, and its size */
+    /*
+     * Held until the server has answered the handshake: the whole
+     * operation, and its size.  It goes out right behind CONNECT, and the
+     * copy stays until PONG, so that a handshake that fails does not lose
+     * it: the next connection sends it again (the stream drops a copy it
+     * already has, by Nats-Msg-Id).
+     */
     u_char                   *held;
     size_t                    held_len;
     size_t                    held_size;  /* headers and payload */
@@ -80,6 +86,7 @@ struct ngx_em_nats_pub_s {
 
     unsigned                  active:1;
     unsigned                  probing:1;  /* waiting for STREAM.INFO */
+    unsigned                  sent:1;     /* the held copy went out */
 };
 
 
@@ -187,6 +194,7 @@ static void ngx_em_nats_no_leader(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
     ngx_str_t *why);
 static ngx_int_t ngx_em_nats_may_hold(ngx_em_nats_t *st);
 static ngx_int_t ngx_em_nats_send_held(ngx_em_nats_t *st);
+static void ngx_em_nats_release_held(ngx_em_nats_t *st);
 static void ngx_em_nats_fail_held_over(ngx_em_nats_t *st, size_t max);
 static void ngx_em_nats_ready(ngx_em_nats_t *st);
 #if (NGX_SSL)
@@ -878,7 +886,9 @@ ngx_em_nats_test_connect(ngx_em_nats_t *st)
 static void
 ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
 {
-    ngx_uint_t  was_ready;
+    ngx_uint_t          was_ready;
+    ngx_queue_t        *q;
+    ngx_em_nats_pub_t  *pub;
 
     was_ready = (st->state == NGX_EM_NATS_READY);
 
@@ -957,6 +967,16 @@ ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
 
     ngx_em_nats_fail_pending(st, !was_ready && ngx_em_nats_may_hold(st),
                              status);
+
+    /* what stays held goes out again behind the next CONNECT */
+
+    for (q = ngx_queue_head(&st->held);
+         q != ngx_queue_sentinel(&st->held);
+         q = ngx_queue_next(q))
+    {
+        pub = ngx_queue_data(q, ngx_em_nats_pub_t, queue);
+        pub->sent = 0;
+    }
 }
 
 
@@ -1682,6 +1702,8 @@ ngx_em_nats_ready(ngx_em_nats_t *st)
         ngx_del_timer(&st->handshake_ev);
     }
 
+    ngx_em_nats_release_held(st);
+
     st->state = NGX_EM_NATS_READY;
     st->log.action = NULL;
     st->pings_out = 0;
@@ -2048,8 +2070,7 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
             return NGX_DECLINED;
         }
 
-        /* once CONNECT is queued, publishes may follow it at once */
-        hold = (st->state != NGX_EM_NATS_WAIT_PONG);
+        hold = 1;
     }
 
     if (st->npending >= st->conf->max_pending
@@ -2158,6 +2179,21 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
 
         rec->held_size = total;
 
+        /* once CONNECT is out, a publish follows it at once */
+
+        if (st->state == NGX_EM_NATS_WAIT_PONG) {
+            if (ngx_em_nats_reserve(st, rec->held_len) != NGX_OK) {
+                ngx_free(rec->held);
+                rec->held = NULL;
+                rec->next = st->free_pubs;
+                st->free_pubs = rec;
+                return NGX_ERROR;
+            }
+
+            ngx_em_nats_append(st, rec->held, rec->held_len);
+            rec->sent = 1;
+        }
+
         ngx_queue_insert_tail(&st->held, &rec->queue);
         st->held_bytes += rec->held_len;
 
@@ -2190,7 +2226,7 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
 
     ngx_add_timer(&rec->timer, timeout);
 
-    if (!hold) {
+    if (!hold || rec->sent) {
         /* a posted write sends every publish of this loop turn in one writev */
         ngx_em_nats_post_write(st);
     }
@@ -2259,21 +2295,42 @@ ngx_em_nats_send_held(ngx_em_nats_t *st)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &st->log, 0,
                    "nats: %uz held bytes follow CONNECT", st->held_bytes);
 
+    /* the copies stay until PONG: see ngx_em_nats_pub_s */
+
+    for (q = ngx_queue_head(&st->held);
+         q != ngx_queue_sentinel(&st->held);
+         q = ngx_queue_next(q))
+    {
+        pub = ngx_queue_data(q, ngx_em_nats_pub_t, queue);
+
+        ngx_em_nats_append(st, pub->held, pub->held_len);
+        pub->sent = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* PONG to CONNECT: the server has read every held publish */
+
+static void
+ngx_em_nats_release_held(ngx_em_nats_t *st)
+{
+    ngx_queue_t        *q;
+    ngx_em_nats_pub_t  *pub;
+
     while (!ngx_queue_empty(&st->held)) {
         q = ngx_queue_head(&st->held);
         pub = ngx_queue_data(q, ngx_em_nats_pub_t, queue);
 
         ngx_queue_remove(q);
 
-        ngx_em_nats_append(st, pub->held, pub->held_len);
-
         ngx_free(pub->held);
         pub->held = NULL;
+        pub->sent = 0;
     }
 
     st->held_bytes = 0;
-
-    return NGX_OK;
 }
 
 
@@ -2368,7 +2425,7 @@ ngx_em_nats_ack_timeout_handler(ngx_event_t *ev)
 
     ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
 
-    if (pub->held) {
+    if (pub->held && !pub->sent) {
         /* never sent: it is certainly not stored */
         res.status = NGX_EM_PUB_DISCONNECTED;
         ngx_str_set(&res.description,

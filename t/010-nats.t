@@ -52,6 +52,8 @@ our @Fakes = (
                         upstream => $Nats->port),
     EmTest::Mute->start(mode => 'mute', env => 'TEST_NGINX_ONCE_PORT',
                         accepts => 1),
+    EmTest::Mute->start(mode => 'late', env => 'TEST_NGINX_STALL_PORT',
+                        upstream => $Nats->port, late_info => 1),
 );
 
 our ($Mark, $Held) = (0);
@@ -519,6 +521,32 @@ POST /events
 --- error_log eval
 [qr/\[error\] .*NATS server did not complete the handshake within 500 ms/,
  qr/\[error\] .*no NATS server is reachable \(1 tried\)/]
+
+
+
+=== TEST 13c: a publish sent right behind CONNECT when the handshake then times out goes out again on the next connection, stored once
+--- http_config
+    event_mesh_nats 127.0.0.1:$TEST_NGINX_STALL_PORT;
+    event_mesh_nats_connect_timeout 1s;
+    event_mesh_nats_reconnect_wait 100ms;
+--- config
+    location = /events {
+        event_mesh_publish default/default;
+        event_mesh_ack_timeout 5s;
+    }
+--- more_headers
+ce-specversion: 1.0
+ce-id: nats-stall
+ce-source: urn:test:nats
+ce-type: stall
+--- request
+POST /events
+--- timeout: 6
+--- error_code: 202
+--- error_log eval
+qr/\[error\] .*NATS server did not complete the handshake within 1000 ms .* while logging in to NATS/
+--- stored eval
+[{ subject => 'em.default.default.stall', 'ce-id' => 'nats-stall' }]
 
 
 

@@ -23,9 +23,11 @@ package EmTest::Mute;
 #         passes the client's bytes through and delivers the server's one
 #         byte per TCP segment: the client's parser sees every possible
 #         split of every operation.
-#   late  the first "late" connections (default 1) are mute, the next ones
-#         are proxied to the real server (option "upstream") as they are:
-#         a server too slow for the client's first handshake.
+#   late  the first "late" connections (default 1) are mute (with option
+#         "late_info", they get INFO and then silence: the handshake stalls
+#         after CONNECT), the next ones are proxied to the real server
+#         (option "upstream") as they are: a server too slow for the
+#         client's first handshake.
 #
 # Options: mode, err, reply, upstream, late, accepts (stop listening after
 # that many connections: later attempts are refused), info (hash merged
@@ -76,6 +78,7 @@ sub start {
         info   => $opt{info} || {},
         upstream => $opt{upstream},
         late   => $opt{late} // 1,
+        late_info => $opt{late_info},
         accepts => $opt{accepts},
         record => $opt{record},
         owner  => $$,
@@ -215,7 +218,9 @@ sub _serve {
                     next;
                 }
 
-                if ($self->{mode} !~ /^(?:mute|late)$/) {
+                if ($self->{mode} !~ /^(?:mute|late)$/
+                    || ($self->{mode} eq 'late' && $self->{late_info}))
+                {
                     syswrite $c, $self->_info_line;
                 }
 
