@@ -2311,7 +2311,10 @@ ngx_em_nats_send_held(ngx_em_nats_t *st)
 }
 
 
-/* PONG to CONNECT: the server has read every held publish */
+/*
+ * PONG to the handshake's PING: the connection works, and the publishes
+ * sent behind it are from now on like any other awaiting its ack.
+ */
 
 static void
 ngx_em_nats_release_held(ngx_em_nats_t *st)
