@@ -1091,7 +1091,6 @@ ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_uint_t keep_held,
             ngx_str_set(&res.description, "lost the connection to NATS");
         }
 
-        st->failed++;
 
         ngx_em_nats_complete(st, pub, &res);
     }
@@ -1796,7 +1795,6 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f)
             ngx_str_set(&res.description,
                         "malformed headers in the answer from NATS");
 
-            st->failed++;
             ngx_em_nats_complete(st, pub, &res);
             return;
         }
@@ -1826,7 +1824,6 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f)
             res.code = 503;
             ngx_str_set(&res.description, "no responders");
 
-            st->failed++;
             ngx_em_nats_complete(st, pub, &res);
             return;
         }
@@ -1844,7 +1841,6 @@ ngx_em_nats_deliver(ngx_em_nats_t *st, em_nats_frame_t *f)
             res.description.data = (u_char *) text.data;
             res.description.len = text.len;
 
-            st->failed++;
             ngx_em_nats_complete(st, pub, &res);
             return;
         }
@@ -1932,7 +1928,6 @@ ngx_em_nats_probe_answer(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
         res.description.data = (u_char *) ans.description.data;
         res.description.len = ans.description.len;
 
-        st->failed++;
         ngx_em_nats_complete(st, pub, &res);
 
         em_nats_puback_free(&ans);
@@ -1975,7 +1970,6 @@ ngx_em_nats_no_leader(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
     res.code = 503;
     res.description = *why;
 
-    st->failed++;
     ngx_em_nats_complete(st, pub, &res);
 }
 
@@ -2004,8 +1998,6 @@ ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
         res.stream.len = ack.stream.len;
         res.seq = ack.seq;
         res.duplicate = ack.duplicate ? 1 : 0;
-
-        st->acked++;
         break;
 
     case EM_NATS_PUBACK_API_ERROR:
@@ -2014,8 +2006,6 @@ ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
         res.err_code = (ngx_uint_t) ack.err_code;
         res.description.data = (u_char *) ack.description.data;
         res.description.len = ack.description.len;
-
-        st->failed++;
         break;
 
     default: /* EM_NATS_PUBACK_MALFORMED */
@@ -2027,8 +2017,6 @@ ngx_em_nats_pub_ack(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
 
         ngx_log_error(NGX_EM_NATS_ERR(st), &st->log, 0,
                       "malformed PubAck from NATS for publish %uL", pub->id);
-
-        st->failed++;
         break;
     }
 
@@ -2385,7 +2373,6 @@ ngx_em_nats_fail_held_over(ngx_em_nats_t *st, size_t max)
                     "the event is larger than the NATS server's "
                     "max_payload");
 
-        st->failed++;
 
         ngx_em_nats_complete(st, pub, &res);
     }
@@ -2433,7 +2420,6 @@ ngx_em_nats_ack_timeout_handler(ngx_event_t *ev)
         res.status = NGX_EM_PUB_DISCONNECTED;
         ngx_str_set(&res.description,
                     "no connection to NATS within the ack timeout");
-        st->failed++;
 
     } else if (pub->probing) {
         /* no responders to the publish: it is certainly not stored */
@@ -2446,7 +2432,6 @@ ngx_em_nats_ack_timeout_handler(ngx_event_t *ev)
     } else {
         res.status = NGX_EM_PUB_TIMEOUT;
         ngx_str_set(&res.description, "no ack from NATS in time");
-        st->timeouts++;
     }
 
     ngx_em_nats_complete(st, pub, &res);
@@ -2516,6 +2501,23 @@ static void
 ngx_em_nats_complete(ngx_em_nats_t *st, ngx_em_nats_pub_t *pub,
     ngx_em_pub_result_t *res)
 {
+    /* the status endpoint's counters follow from the outcome */
+
+    switch (res->status) {
+
+    case NGX_EM_PUB_ACK:
+        st->acked++;
+        break;
+
+    case NGX_EM_PUB_TIMEOUT:
+        st->timeouts++;
+        break;
+
+    default:
+        st->failed++;
+        break;
+    }
+
     ngx_em_nats_forget(st, pub);
 
     pub->handler(res, pub->data);
