@@ -23,8 +23,9 @@ use EmTest::HTTP;
 use EmTest::NATS;
 use EmTest::Subscriber;
 
-my $Bin = EmTest::Dispatcher::binary();
-plan skip_all => "$Bin is not built (make dispatcher)" unless -x $Bin;
+if (my $why = EmTest::Dispatcher::missing()) {
+    plan skip_all => $why;
+}
 
 my $Json = JSON::PP->new->canonical(1);
 my $nats = EmTest::NATS->start;
@@ -294,9 +295,8 @@ is($d->{status}, 0, 'SIGTERM: graceful stop, exit status 0');
 # --- volume through the ingress ----------------------------------------------
 
 SKIP: {
-    my $module = (grep { /\S/ } split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '')[0];
-    skip 'the nginx module is not built (TEST_NGINX_LOAD_MODULES)', 3
-        unless $module && -f $module;
+    my $why = EmTest::Dispatcher::missing(nginx => 1);
+    skip $why, 3 if $why;
     require EmTest::Nginx;
 
     my $sub = EmTest::Subscriber->start;

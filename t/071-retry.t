@@ -24,8 +24,9 @@ use EmTest::Dispatcher;
 use EmTest::NATS;
 use EmTest::Subscriber;
 
-my $Bin = EmTest::Dispatcher::binary();
-plan skip_all => "$Bin is not built (make dispatcher)" unless -x $Bin;
+if (my $why = EmTest::Dispatcher::missing()) {
+    plan skip_all => $why;
+}
 
 my $nats = EmTest::NATS->start;
 my $Stream = EmTest::NATS::stream_name('default', 'default');

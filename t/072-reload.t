@@ -20,8 +20,9 @@ use EmTest::HTTP;
 use EmTest::NATS;
 use EmTest::Subscriber;
 
-my $Bin = EmTest::Dispatcher::binary();
-plan skip_all => "$Bin is not built (make dispatcher)" unless -x $Bin;
+if (my $why = EmTest::Dispatcher::missing()) {
+    plan skip_all => $why;
+}
 
 my $nats = EmTest::NATS->start;
 my $Stream = EmTest::NATS::stream_name('default', 'default');
@@ -331,9 +332,8 @@ subtest 'maxInactivity: JetStream removes an idle consumer' => sub {
 # --- kill -9 in the middle of a stream --------------------------------------------
 
 SKIP: {
-    my $module = (grep { /\S/ } split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '')[0];
-    skip 'the nginx module is not built (TEST_NGINX_LOAD_MODULES)', 1
-        unless $module && -f $module;
+    my $why = EmTest::Dispatcher::missing(nginx => 1);
+    skip $why, 1 if $why;
     require EmTest::Nginx;
 
     subtest 'kill -9 mid-stream, restart: every acked event delivered' => sub {

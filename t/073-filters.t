@@ -17,12 +17,9 @@ use EmTest::HTTP;
 use EmTest::NATS;
 use EmTest::Subscriber;
 
-my $Bin = EmTest::Dispatcher::binary();
-plan skip_all => "$Bin is not built (make dispatcher)" unless -x $Bin;
-
-my $Module = (grep { /\S/ } split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '')[0];
-plan skip_all => 'the nginx module is not built (TEST_NGINX_LOAD_MODULES)'
-    unless $Module && -f $Module;
+if (my $why = EmTest::Dispatcher::missing(nginx => 1)) {
+    plan skip_all => $why;
+}
 require EmTest::Nginx;
 
 my $nats = EmTest::NATS->start;

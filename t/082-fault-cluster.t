@@ -25,11 +25,9 @@ use EmTest::Load;
 use EmTest::NATS;
 use EmTest::Subscriber;
 
-my $Bin = EmTest::Dispatcher::binary();
-plan skip_all => "$Bin is not built (make dispatcher)" unless -x $Bin;
-my $module = (grep { /\S/ } split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '')[0];
-plan skip_all => 'the nginx module is not built (TEST_NGINX_LOAD_MODULES)'
-    unless $module && -f $module;
+if (my $why = EmTest::Dispatcher::missing(nginx => 1)) {
+    plan skip_all => $why;
+}
 require EmTest::Nginx;
 
 my $N = $ENV{EM_FAULT_EVENTS} || 2000;
@@ -73,13 +71,11 @@ $d->start;
 $d->wait_ready(30);
 my $dpid = $d->pid;
 
-my $ngx = EmTest::Nginx->start(
-    workers => 2,
-    http    => "event_mesh_nats " . join(' ', @urls) . ";\n"
-               . "event_mesh_ack_timeout 10s;\n"
-               . "event_mesh_nats_reconnect_max_wait 500ms;\n",
-    server  => "location = /events { event_mesh_publish default/default; }\n"
-               . "location = /status { event_mesh_status; }\n",
+my $ngx = EmTest::Nginx->ingress(
+    servers     => \@urls,
+    ack_timeout => '10s',
+    http        => "event_mesh_nats_reconnect_max_wait 500ms;\n",
+    wait        => 0,
 );
 # NATS server of each worker (they start on different servers of the list)
 sub worker_servers {

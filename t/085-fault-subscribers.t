@@ -29,11 +29,9 @@ use EmTest::Load;
 use EmTest::NATS;
 use EmTest::Subscriber;
 
-my $Bin = EmTest::Dispatcher::binary();
-plan skip_all => "$Bin is not built (make dispatcher)" unless -x $Bin;
-my $module = (grep { /\S/ } split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '')[0];
-plan skip_all => 'the nginx module is not built (TEST_NGINX_LOAD_MODULES)'
-    unless $module && -f $module;
+if (my $why = EmTest::Dispatcher::missing(nginx => 1)) {
+    plan skip_all => $why;
+}
 require EmTest::Nginx;
 
 my $N = $ENV{EM_FAULT_EVENTS} || 2000;
@@ -79,16 +77,7 @@ $d->write_trigger('slow', name => 'slow', type => 'fault.sub',
 $d->start;
 $d->wait_ready(30);
 
-my $nport = $nats->port;
-my $ngx = EmTest::Nginx->start(
-    workers => 2,
-    http    => "event_mesh_nats 127.0.0.1:$nport;\n"
-               . "event_mesh_ack_timeout 30s;\n",
-    server  => "location = /events { event_mesh_publish default/default; }\n"
-               . "location = /status { event_mesh_status; }\n",
-);
-EmTest::HTTP::wait_nats_connected('/status', port => $ngx->port,
-                                  timeout => 10);
+my $ngx = EmTest::Nginx->ingress(servers => ["127.0.0.1:" . $nats->port]);
 
 # warm: one event through every Trigger before the first measurement
 my $res = EmTest::HTTP::request('POST', '/events', port => $ngx->port,

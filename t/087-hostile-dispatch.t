@@ -22,8 +22,9 @@ use EmTest::Dispatcher;
 use EmTest::NATS;
 use EmTest::Subscriber;
 
-my $Bin = EmTest::Dispatcher::binary();
-plan skip_all => "$Bin is not built (make dispatcher)" unless -x $Bin;
+if (my $why = EmTest::Dispatcher::missing()) {
+    plan skip_all => $why;
+}
 
 my $Json = JSON::PP->new->canonical(1);
 my $nats = EmTest::NATS->start;

@@ -40,6 +40,23 @@ my @Running;
 
 sub binary { $ENV{EM_DISPATCHER} || 'build/event-mesh-dispatcher' }
 
+# Why a test cannot run here (undef when it can): the dispatcher is not
+# built, or, with nginx => 1, the nginx module (TEST_NGINX_LOAD_MODULES).
+#
+#   if (my $why = EmTest::Dispatcher::missing(nginx => 1)) {
+#       plan skip_all => $why;
+#   }
+sub missing {
+    my %o = @_;
+    my $bin = binary();
+    return "$bin is not built (make dispatcher)" unless -x $bin;
+    return undef unless $o{nginx};
+    my $module = (grep { /\S/ } split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '')[0];
+    return 'the nginx module is not built (TEST_NGINX_LOAD_MODULES)'
+        unless $module && -f $module;
+    return undef;
+}
+
 sub _free_port {
     for (1 .. 50) {
         my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',

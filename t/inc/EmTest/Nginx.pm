@@ -101,6 +101,29 @@ _EOC_
     return $self;
 }
 
+# The ingress the fault suites send through: "workers" (2) workers
+# publishing /events to default/default through the NATS servers given
+# ("host:port" each), event_mesh_status on /status, "http" added to the
+# http block; it returns once a worker is connected to NATS, unless
+# wait => 0.
+sub ingress {
+    my ($class, %o) = @_;
+    my $ngx = $class->start(
+        workers => $o{workers} // 2,
+        http    => "event_mesh_nats @{ $o{servers} };\n"
+                   . "event_mesh_ack_timeout " . ($o{ack_timeout} // '30s')
+                   . ";\n" . ($o{http} // ''),
+        server  => "location = /events { event_mesh_publish default/default; }\n"
+                   . "location = /status { event_mesh_status; }\n",
+    );
+    if ($o{wait} // 1) {
+        require EmTest::HTTP;
+        EmTest::HTTP::wait_nats_connected('/status', port => $ngx->port,
+                                          timeout => 10);
+    }
+    return $ngx;
+}
+
 sub _read_pid {
     my $self = shift;
     open my $fh, '<', "$self->{dir}/logs/nginx.pid" or return;
