@@ -167,7 +167,7 @@ static void ngx_em_nats_free_peer(ngx_peer_connection_t *pc, void *data,
 static ngx_int_t ngx_em_nats_test_connect(ngx_em_nats_t *st);
 static void ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status);
 static void ngx_em_nats_schedule_reconnect(ngx_em_nats_t *st);
-static void ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_uint_t keep_held,
+static void ngx_em_nats_fail_pending(ngx_em_nats_t *st,
     ngx_em_pub_status_e status);
 
 static void ngx_em_nats_reconnect_handler(ngx_event_t *ev);
@@ -770,8 +770,9 @@ ngx_em_nats_connect(ngx_em_nats_t *st)
          * held between attempts end here if that was the last server.
          */
 
-        ngx_em_nats_fail_pending(st, ngx_em_nats_may_hold(st),
-                                 NGX_EM_PUB_DISCONNECTED);
+        if (!ngx_em_nats_may_hold(st)) {
+            ngx_em_nats_fail_pending(st, NGX_EM_PUB_DISCONNECTED);
+        }
         return;
     }
 
@@ -961,12 +962,14 @@ ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
     }
 
     /*
-     * Held publishes were never sent: they may wait for the next attempt
-     * as long as publishes may be held at all.
+     * Before READY every publish is held: never sent, or sent behind a
+     * CONNECT that got no answer.  They wait for the next attempt as long
+     * as publishes may be held at all.
      */
 
-    ngx_em_nats_fail_pending(st, !was_ready && ngx_em_nats_may_hold(st),
-                             status);
+    if (was_ready || !ngx_em_nats_may_hold(st)) {
+        ngx_em_nats_fail_pending(st, status);
+    }
 
     /* what stays held goes out again behind the next CONNECT */
 
@@ -1045,11 +1048,10 @@ ngx_em_nats_schedule_reconnect(ngx_em_nats_t *st)
 
 
 static void
-ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_uint_t keep_held,
-    ngx_em_pub_status_e status)
+ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_em_pub_status_e status)
 {
     ngx_em_nats_pub_t    *pub;
-    ngx_rbtree_node_t    *node, *root, *sentinel;
+    ngx_rbtree_node_t    *node;
     ngx_em_pub_result_t   res;
 
     /*
@@ -1057,29 +1059,9 @@ ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_uint_t keep_held,
      * siblings), so the tree is re-read after each call.
      */
 
-    for ( ;; ) {
-        root = st->pending.root;
-        sentinel = st->pending.sentinel;
-
-        if (root == sentinel) {
-            break;
-        }
-
-        node = ngx_rbtree_min(root, sentinel);
+    while (st->pending.root != st->pending.sentinel) {
+        node = ngx_rbtree_min(st->pending.root, st->pending.sentinel);
         pub = ngx_rbtree_data(node, ngx_em_nats_pub_t, node);
-
-        while (keep_held && pub->held) {
-            node = ngx_rbtree_next(&st->pending, node);
-            if (node == NULL) {
-                break;
-            }
-
-            pub = ngx_rbtree_data(node, ngx_em_nats_pub_t, node);
-        }
-
-        if (node == NULL) {
-            break;
-        }
 
         ngx_memzero(&res, sizeof(ngx_em_pub_result_t));
         res.status = status;
@@ -1090,7 +1072,6 @@ ngx_em_nats_fail_pending(ngx_em_nats_t *st, ngx_uint_t keep_held,
         } else {
             ngx_str_set(&res.description, "lost the connection to NATS");
         }
-
 
         ngx_em_nats_complete(st, pub, &res);
     }
