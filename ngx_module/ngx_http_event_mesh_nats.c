@@ -969,9 +969,10 @@ ngx_em_nats_close(ngx_em_nats_t *st, ngx_em_pub_status_e status)
 
     if (was_ready || !ngx_em_nats_may_hold(st)) {
         ngx_em_nats_fail_pending(st, status);
+        return;
     }
 
-    /* what stays held goes out again behind the next CONNECT */
+    /* they go out again behind the next CONNECT */
 
     for (q = ngx_queue_head(&st->held);
          q != ngx_queue_sentinel(&st->held);
