@@ -58,10 +58,7 @@ our @Fakes = (
 
 our ($Mark, $Held) = (0);
 
-sub last_seq {
-    my $info = $Nats->stream_info($Stream) or return 0;
-    return $info->{state}{last_seq} || 0;
-}
+sub last_seq { $Nats->last_seq($Stream) }
 
 sub mark { $Mark = last_seq() }
 
@@ -100,16 +97,7 @@ sub nats_down {
 
 sub stored_since_mark {
     my ($want, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (last_seq() - $Mark < $want && time < $deadline) {
-        sleep 0.02;
-    }
-    my @got;
-    for my $seq ($Mark + 1 .. last_seq()) {
-        my $m = $Nats->stream_msg_get($Stream, $seq);
-        push @got, $m if $m;
-    }
-    return \@got;
+    return $Nats->messages_after($Stream, $Mark, $want, $timeout);
 }
 
 our $HttpConfig = <<'_EOC_';
@@ -146,21 +134,8 @@ add_response_body_check(sub {
     }
 
     my $want = $block->stored or return;
-    my $got = stored_since_mark(scalar @$want, 3);
-
-    is(scalar @$got, scalar @$want,
-       "$name - stored " . scalar(@$want) . " message(s)");
-
-    for my $i (0 .. $#$want) {
-        my ($w, $g) = ($want->[$i], $got->[$i]);
-        last unless $g;
-        for my $k (sort keys %$w) {
-            my $v = $k eq 'subject' ? $g->{subject}
-                  : $k eq 'data'    ? $g->{data}
-                  : $g->{header}{lc $k};
-            is($v, $w->{$k}, "$name - message $i: $k");
-        }
-    }
+    EmTest::NATS::check_stored($name, stored_since_mark(scalar @$want, 3),
+                               $want);
 });
 
 no_shuffle();

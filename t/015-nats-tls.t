@@ -88,26 +88,11 @@ sub https_post {
 
 our %Mark;
 
-sub last_seq {
-    my $n = shift;
-    my $info = $Nats{$n}->stream_info($Stream) or return 0;
-    return $info->{state}{last_seq} || 0;
-}
-
-sub mark { $Mark{$_} = last_seq($_) for keys %Nats }
+sub mark { $Mark{$_} = $Nats{$_}->last_seq($Stream) for keys %Nats }
 
 sub stored_since_mark {
     my ($n, $want, $timeout) = @_;
-    my $deadline = time + $timeout;
-    while (last_seq($n) - $Mark{$n} < $want && time < $deadline) {
-        sleep 0.02;
-    }
-    my @got;
-    for my $seq ($Mark{$n} + 1 .. last_seq($n)) {
-        my $m = $Nats{$n}->stream_msg_get($Stream, $seq);
-        push @got, $m if $m;
-    }
-    return \@got;
+    return $Nats{$n}->messages_after($Stream, $Mark{$n}, $want, $timeout);
 }
 
 add_block_preprocessor(sub {
@@ -139,21 +124,8 @@ add_response_body_check(sub {
     }
 
     my $want = $block->stored or return;
-    my $got = stored_since_mark($on, scalar @$want, 5);
-
-    is(scalar @$got, scalar @$want,
-       "$name - stored " . scalar(@$want) . " message(s) on $on");
-
-    for my $i (0 .. $#$want) {
-        my ($w, $g) = ($want->[$i], $got->[$i]);
-        last unless $g;
-        for my $k (sort keys %$w) {
-            my $v = $k eq 'subject' ? $g->{subject}
-                  : $k eq 'data'    ? $g->{data}
-                  : $g->{header}{lc $k};
-            is($v, $w->{$k}, "$name - message $i: $k");
-        }
-    }
+    EmTest::NATS::check_stored($name,
+        stored_since_mark($on, scalar @$want, 5), $want, $on);
 });
 
 no_shuffle();

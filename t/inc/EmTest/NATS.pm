@@ -590,6 +590,49 @@ sub stream_messages {
     return \@out;
 }
 
+# The stream's last sequence number (0 while it is empty or missing).
+sub last_seq {
+    my ($self, $name) = @_;
+    my $info = $self->stream_info($name) or return 0;
+    return $info->{state}{last_seq} || 0;
+}
+
+# The messages stored after sequence $mark, once there are $want of them
+# or $timeout seconds have passed, oldest first.
+sub messages_after {
+    my ($self, $name, $mark, $want, $timeout) = @_;
+    my $deadline = time + $timeout;
+    while ($self->last_seq($name) - $mark < $want && time < $deadline) {
+        sleep 0.02;
+    }
+    my @got;
+    for my $seq ($mark + 1 .. $self->last_seq($name)) {
+        my $m = $self->stream_msg_get($name, $seq);
+        push @got, $m if $m;
+    }
+    return \@got;
+}
+
+# Test::More checks of stored messages ($got, from messages_after) against
+# what a block wants: a list of { subject, data, <header> => value }; $on
+# names the server when there are several.
+sub check_stored {
+    my ($label, $got, $want, $on) = @_;
+    Test::More::is(scalar @$got, scalar @$want,
+                   "$label - stored " . scalar(@$want) . ' message(s)'
+                   . (defined $on ? " on $on" : ''));
+    for my $i (0 .. $#$want) {
+        my ($w, $g) = ($want->[$i], $got->[$i]);
+        last unless $g;
+        for my $k (sort keys %$w) {
+            my $v = $k eq 'subject' ? $g->{subject}
+                  : $k eq 'data'    ? $g->{data}
+                  : $g->{header}{lc $k};
+            Test::More::is($v, $w->{$k}, "$label - message $i: $k");
+        }
+    }
+}
+
 # Publishes into JetStream and returns the PubAck ({stream, seq,
 # duplicate}) or croaks with the JetStream error.
 sub js_publish {
