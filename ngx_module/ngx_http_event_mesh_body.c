@@ -53,6 +53,8 @@ ngx_http_event_mesh_read_body(ngx_http_request_t *r,
             return rc;
         }
 
+        /* as nginx does for its own 413: the body is not read to its end */
+        r->keepalive = 0;
         ctx->body_too_large = 1;
 
         return ctx->process(r, ctx);

@@ -341,6 +341,8 @@ ngx_http_event_mesh_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_event_mesh_loc_conf_t  *prev = parent;
     ngx_http_event_mesh_loc_conf_t  *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+
     ngx_conf_merge_msec_value(conf->ack_timeout, prev->ack_timeout, 5000);
 
     /* the spec's floor: intermediaries MUST forward events up to 64 KiB */
@@ -377,6 +379,23 @@ ngx_http_event_mesh_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"event_mesh_max_event_size\" must not be zero");
         return NGX_CONF_ERROR;
     }
+
+    if (conf->broker.data == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * The module limits the body itself (event_mesh_max_event_size and
+     * event_mesh_max_batch_events, a limit that depends on the mode) and
+     * answers 413 with the JSON error of every other refusal.  nginx's own
+     * check against client_max_body_size (1m by default) would come first
+     * and answer with its HTML page, even for a batch within the module's
+     * limits, so it is off here.  The core module's configuration of this
+     * location is merged by now.
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->client_max_body_size = 0;
 
     return NGX_CONF_OK;
 }

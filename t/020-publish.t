@@ -360,6 +360,79 @@ POST /events
 
 
 
+=== TEST 17a: a batch over client_max_body_size but within the module's limits is stored
+nginx's own Content-Length check (an HTML 413) must not answer for the
+module, whose limits here allow 100 events of 1k.
+--- config
+    location = /events {
+        event_mesh_publish default/default;
+        event_mesh_max_event_size 1k;
+        client_max_body_size 1k;
+    }
+    location = /status { event_mesh_status; }
+--- more_headers
+Content-Type: application/cloudevents-batch+json
+--- request eval
+"POST /events\n["
+. join(',', map { qq({"specversion":"1.0","id":"cm$_","source":"urn:a",)
+                  . qq("type":"cmbs","data":") . ('d' x 600) . '"}' } 1 .. 3)
+. "]"
+--- error_code: 202
+--- stored eval
+[map { { subject => 'em.default.default.cmbs', 'ce-id' => "cm$_",
+         data => '"' . ('d' x 600) . '"' } } 1 .. 3]
+
+
+
+=== TEST 17b: chunked, the same batch is stored too
+--- config
+    location = /events {
+        event_mesh_publish default/default;
+        event_mesh_max_event_size 1k;
+        client_max_body_size 1k;
+    }
+    location = /status { event_mesh_status; }
+--- raw_request eval
+my $body = "["
+    . join(',', map { qq({"specversion":"1.0","id":"ch$_","source":"urn:a",)
+                      . qq("type":"cmbs","data":") . ('d' x 600) . '"}' }
+               1 .. 3)
+    . "]";
+"POST /events HTTP/1.1\r
+Host: localhost\r
+Connection: close\r
+Content-Type: application/cloudevents-batch+json\r
+Transfer-Encoding: chunked\r
+\r
+" . sprintf("%x", length $body) . "\r
+$body\r
+0\r
+\r
+"
+--- error_code: 202
+--- stored eval
+[map { { subject => 'em.default.default.cmbs', 'ce-id' => "ch$_" } } 1 .. 3]
+
+
+
+=== TEST 17c: over the module's limit, the 413 is still the module's JSON
+--- config
+    location = /events {
+        event_mesh_publish default/default;
+        event_mesh_max_event_size 1k;
+        event_mesh_max_batch_events 2;
+        client_max_body_size 1k;
+    }
+    location = /status { event_mesh_status; }
+--- more_headers
+Content-Type: application/cloudevents-batch+json
+--- request eval
+"POST /events\n[" . ('"' . ('x' x 3000) . '"') . "]"
+--- error_code: 413
+--- response_body_like: "error":"request body too large"
+
+
+
 === TEST 18: 403 when the event claims another application's source
 --- config
     location ~ ^/(?<app>[a-z]+)/events$ {
