@@ -287,7 +287,7 @@ $(BUILD)/bench/js-pub: bench/js_pub.c bench/js_common.h
 
 $(BUILD)/bench/js-consume: bench/js_consume.c bench/js_common.h
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< -lnats -lpthread
+	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -o $@ $< -lnats -lcurl -lpthread
 
 # Matching an event against 1, 100 and 1000 Triggers: CPU only, no servers.
 $(BUILD)/bench/filters: bench/filters.c $(LIB) $(CORE_HDRS)

@@ -7,6 +7,14 @@
 #                   stream with the dispatcher's defaults (explicit acks,
 #                   MaxAckPending 64, batches of 64) acking every event
 #                   without delivering it: what consuming costs.
+#   raw-js-http     js-consume -H: the same consumer, plus an HTTP POST of
+#                   every event to nginx `return 200;` with libcurl before
+#                   its ack (BENCH_HTTP_PIPES pipelines fetching
+#                   in-flight/pipelines each, on a consumer of its own
+#                   that reads the same N events again): consuming plus
+#                   the least a delivery costs, with none of the
+#                   dispatcher's work (decoding, filtering, metrics,
+#                   retries); what this machine allows a dispatcher.
 #   dispatcher      one Trigger (filter type = the events' type,
 #                   max-in-flight 64) delivering to nginx `return 200;`.
 #   latency@RATE    js-pub sending at a fixed rate with its send time in a
@@ -26,12 +34,13 @@
 # line count confirm that the subscriber got every one of the N.
 #
 # Environment (all optional):
-#   BENCH_EVENTS=100000    events pre-filled for each of the two drains
+#   BENCH_EVENTS=100000    events per drain (the stream is filled twice)
 #   BENCH_RATE=1000        events/s of the latency scenario
 #   BENCH_LAT_SECONDS=10   its duration
 #   BENCH_EVENT_SIZE=1024  body bytes
 #   BENCH_IN_FLIGHT=64     the Trigger's eventmesh.io/max-in-flight and
 #                          js-consume's MaxAckPending and batch
+#   BENCH_HTTP_PIPES=4     raw-js-http's pipelines (threads)
 #   BENCH_KEEP=1           keep the temporary directory
 set -euo pipefail
 
@@ -43,6 +52,7 @@ rate=${BENCH_RATE:-1000}
 lat_seconds=${BENCH_LAT_SECONDS:-10}
 size=${BENCH_EVENT_SIZE:-1024}
 in_flight=${BENCH_IN_FLIGHT:-64}
+http_pipes=${BENCH_HTTP_PIPES:-4}
 
 nginx_bin=${BENCH_NGINX:-/usr/sbin/nginx}
 jspub="$top/build/bench/js-pub"
@@ -283,6 +293,10 @@ http {
             return 200;
         }
 
+        location = /raw {
+            return 200;
+        }
+
         location = /lat {
             access_log  logs/lat.log lat;
             return 200;
@@ -322,7 +336,23 @@ raw_line=$(grep '^result tool=js-consume' "$tmp/raw.out")
 raw_eps=$(get events_per_s "$raw_line")
 raw_note="$(get events "$raw_line") acked"
 
-# --- 2. the dispatcher draining a backlog ---------------------------------
+# --- 2. raw JetStream consume plus one HTTP POST per event ----------------
+
+if [ $((in_flight % http_pipes)) != 0 ]; then
+    die "BENCH_HTTP_PIPES=$http_pipes does not divide BENCH_IN_FLIGHT=$in_flight"
+fi
+# its new consumer reads the stream from the start: the same N events
+echo "bench-dispatch: running raw-js-http..."
+"$jsconsume" -s "$nats_url" -S "$stream" -j "$subject" -n "$events" \
+    -b $((in_flight / http_pipes)) -a "$in_flight" -P "$http_pipes" \
+    -H "http://127.0.0.1:$http_port/raw" >"$tmp/http.out" 2>&1 \
+    || { cat "$tmp/http.out" >&2; die "js-consume -H failed"; }
+http_line=$(grep '^result tool=js-consume' "$tmp/http.out")
+http_eps=$(get events_per_s "$http_line")
+http_note="$(get events "$http_line") POSTed and acked over"
+http_note+=" $(get http_connections "$http_line") connections"
+
+# --- 3. the dispatcher draining a backlog ---------------------------------
 
 write_trigger /sub
 start_dispatcher
@@ -390,7 +420,7 @@ then
     failed=1
 fi
 
-# --- 3. latency at a fixed rate -------------------------------------------
+# --- 4. latency at a fixed rate -------------------------------------------
 
 # a restart rather than a reload: nothing the old Trigger still holds can
 # go to the old path
@@ -441,6 +471,8 @@ row --------------- -------------------------------------------- --------: \
     ------: ------: ------: -------
 row raw-js-consume "js-consume pull, batch $in_flight, ack, no delivery" \
     "$raw_eps" - - - "$raw_note"
+row raw-js-http "js-consume + libcurl POST, $http_pipes x $((in_flight / http_pipes)), no dispatcher" \
+    "$http_eps" - - - "$http_note"
 row dispatcher "Trigger -> nginx return 200, $in_flight in flight" \
     "$disp_eps" - - - "$disp_note"
 row "latency@$rate" "js-pub at $rate/s -> dispatcher -> nginx" \
@@ -452,6 +484,11 @@ awk -v m="$disp_eps" -v r="$raw_eps" -v f="$in_flight" 'BEGIN {
     printf "ratio dispatcher/raw-js-consume = %.2f  (%d / %d events/s at" \
            " %d in flight; goal >= 0.5: %s)\n", ratio, m, r, f,
            (ratio >= 0.5 ? "met" : "NOT met") }'
+awk -v h="$http_eps" -v r="$raw_eps" -v m="$disp_eps" 'BEGIN {
+    printf "ratio raw-js-http/raw-js-consume = %.2f  (consuming plus one" \
+           " plain libcurl POST per event, none of the dispatcher'"'"'s" \
+           " work: what this machine allows)\n", (r > 0 ? h / r : 0)
+    printf "ratio dispatcher/raw-js-http = %.2f\n", (h > 0 ? m / h : 0) }'
 echo "latency@$rate: p50 $lat_p50 ms, p99 $lat_p99 ms from the publish" \
      "into JetStream to the POST's arrival (nginx \$msec: 1 ms resolution)"
 

@@ -8,8 +8,18 @@
  * dispatcher's deliveries/s divided by this one's is the figure the
  * dispatcher is judged by.
  *
+ * With -H it also POSTs every event to HTTP_URL (libcurl multi, the
+ * message's headers as HTTP headers, its data as the body, one keep-alive
+ * connection per event of a batch) and acks it only after a 2xx: consuming
+ * plus one HTTP delivery per event and nothing else, which is what a
+ * dispatcher does less its own work (decoding, filtering, metrics,
+ * retries).  Its rate is what the machine allows a dispatcher, measured
+ * in the same run as the rest.  -P runs that many such
+ * pipelines, each a thread with its own subscription and fetches of -b,
+ * so that one fetches while another delivers.
+ *
  *   js-consume -s URL -S STREAM -j FILTER -n COUNT [-b BATCH] [-a MAXACK]
- *              [-C NAME]
+ *              [-C NAME] [-H HTTP_URL [-P PIPELINES]]
  *
  * The consumer starts at the beginning of the stream (the benchmark fills
  * the stream for it first), is created before and deleted after the run,
@@ -17,6 +27,7 @@
  * ack.  It prints one line of key=value pairs starting with "result".
  */
 
+#include <curl/curl.h>
 #include <nats/nats.h>
 
 #include "js_common.h"
@@ -24,6 +35,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +56,32 @@ typedef struct {
     long long            count;
     int                  batch;
     int                  max_ack;
+    const char          *http_url;
+    int                  pipes;
 
     natsConnection      *nc;
     jsCtx               *js;
-    natsSubscription    *sub;
     int                  created;
+
+    atomic_llong         unclaimed;     /* of -n, not fetched or fetching */
+    atomic_llong         done;
+    atomic_long          connects;      /* new HTTP connections */
+    atomic_int           failed;
 } jc_t;
+
+
+/* One fetch-deliver-ack pipeline: a thread of its own with -H -P. */
+typedef struct {
+    jc_t                *jc;
+    natsSubscription    *sub;
+    pthread_t            thread;
+    int                  rc;
+
+    /* -H: one easy handle per event of a batch, kept across batches */
+    CURLM               *multi;
+    CURL               **easy;
+    struct curl_slist  **hdrs;
+} jc_pipe_t;
 
 
 static uint64_t
@@ -69,7 +102,9 @@ jc_usage(void)
         "[-a MAXACK] [-C NAME]\n"
         "  -b  messages per fetch (default 64, at most -a)\n"
         "  -a  the consumer's MaxAckPending (default 64)\n"
-        "  -C  durable consumer name (default bench_js_consume_<pid>)\n");
+        "  -C  durable consumer name (default bench_js_consume_<pid>)\n"
+        "  -H  POST every event to this URL before acking it\n"
+        "  -P  pipelines (threads) with -H, each fetching -b (default 1)\n");
 }
 
 
@@ -121,7 +156,6 @@ jc_setup(jc_t *jc)
 {
     jsConsumerConfig   cc;
     jsConsumerInfo    *ci;
-    jsSubOptions       so;
     jsErrCode          jerr;
     natsStatus         s;
     char               what[512];
@@ -148,65 +182,262 @@ jc_setup(jc_t *jc)
     }
     jc->created = 1;
 
+    return NATS_OK;
+}
+
+
+static natsStatus
+jc_pipe_init(jc_pipe_t *p, jc_t *jc)
+{
+    jsSubOptions   so;
+    jsErrCode      jerr;
+    natsStatus     s;
+    char           what[512];
+    int            i;
+
+    memset(p, 0, sizeof(*p));
+    p->jc = jc;
+
     jsSubOptions_Init(&so);
     so.Stream = jc->stream;
     so.Consumer = jc->name;
 
     jerr = 0;
-    s = js_PullSubscribe(&jc->sub, jc->js, jc->filter, jc->name, NULL, &so,
+    s = js_PullSubscribe(&p->sub, jc->js, jc->filter, jc->name, NULL, &so,
                          &jerr);
     if (s != NATS_OK) {
         snprintf(what, sizeof(what), "cannot bind to consumer \"%s\"",
                  jc->name);
         jc_fail(what, s, jerr);
+        return s;
     }
 
-    return s;
+    if (jc->http_url == NULL) {
+        return NATS_OK;
+    }
+
+    p->multi = curl_multi_init();
+    p->easy = calloc((size_t) jc->batch, sizeof(CURL *));
+    p->hdrs = calloc((size_t) jc->batch, sizeof(struct curl_slist *));
+    if (p->multi == NULL || p->easy == NULL || p->hdrs == NULL) {
+        fprintf(stderr, "js-consume: out of memory\n");
+        return NATS_NO_MEMORY;
+    }
+
+    for (i = 0; i < jc->batch; i++) {
+        p->easy[i] = curl_easy_init();
+        if (p->easy[i] == NULL) {
+            fprintf(stderr, "js-consume: out of memory\n");
+            return NATS_NO_MEMORY;
+        }
+        curl_easy_setopt(p->easy[i], CURLOPT_URL, jc->http_url);
+        curl_easy_setopt(p->easy[i], CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(p->easy[i], CURLOPT_TIMEOUT_MS, 10000L);
+    }
+
+    return NATS_OK;
 }
 
 
-static int
-jc_run(jc_t *jc)
+static void
+jc_pipe_free(jc_pipe_t *p)
 {
+    int  i;
+
+    if (p->sub != NULL) {
+        natsSubscription_Destroy(p->sub);
+    }
+
+    for (i = 0; p->easy != NULL && i < p->jc->batch; i++) {
+        if (p->easy[i] != NULL) {
+            curl_easy_cleanup(p->easy[i]);
+        }
+        curl_slist_free_all(p->hdrs[i]);
+    }
+
+    free(p->easy);
+    free(p->hdrs);
+
+    if (p->multi != NULL) {
+        curl_multi_cleanup(p->multi);
+    }
+}
+
+
+/* Swallows the answer's body: only its status matters. */
+static size_t
+jc_http_discard(char *ptr, size_t size, size_t n, void *ud)
+{
+    (void) ptr;
+    (void) ud;
+
+    return size * n;
+}
+
+
+/*
+ * The easy handle for msg: its data as the body, its headers as HTTP
+ * headers (what a binary-mode delivery carries).
+ */
+static int
+jc_http_prepare(jc_pipe_t *p, int i, natsMsg *msg)
+{
+    const char   **keys, *v;
+    char           line[1024];
+    int            nkeys, k;
+    CURL          *e;
+
+    curl_slist_free_all(p->hdrs[i]);
+    p->hdrs[i] = curl_slist_append(NULL, "Expect:");
+
+    keys = NULL;
+    nkeys = 0;
+    if (natsMsgHeader_Keys(msg, &keys, &nkeys) == NATS_OK) {
+        for (k = 0; k < nkeys; k++) {
+            if (natsMsgHeader_Get(msg, keys[k], &v) == NATS_OK) {
+                snprintf(line, sizeof(line), "%s: %s", keys[k], v);
+                p->hdrs[i] = curl_slist_append(p->hdrs[i], line);
+            }
+        }
+        free((void *) keys);
+    }
+
+    if (p->hdrs[i] == NULL) {
+        fprintf(stderr, "js-consume: out of memory\n");
+        return -1;
+    }
+
+    e = p->easy[i];
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, natsMsg_GetData(msg));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+                     (long) natsMsg_GetDataLength(msg));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->hdrs[i]);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, jc_http_discard);
+
+    return curl_multi_add_handle(p->multi, e) == CURLM_OK ? 0 : -1;
+}
+
+
+/* POSTs every message of list at once; 0 when each got a 2xx. */
+static int
+jc_http_deliver(jc_pipe_t *p, natsMsgList *list)
+{
+    CURLMcode   mc;
+    CURLMsg    *m;
+    long        code, conns;
+    int         i, running, left, rc;
+
+    for (i = 0; i < list->Count; i++) {
+        if (jc_http_prepare(p, i, list->Msgs[i]) != 0) {
+            return -1;
+        }
+    }
+
+    rc = 0;
+    running = 1;
+
+    while (running > 0) {
+        mc = curl_multi_perform(p->multi, &running);
+        if (mc == CURLM_OK && running > 0) {
+            mc = curl_multi_poll(p->multi, NULL, 0, 1000, NULL);
+        }
+        if (mc != CURLM_OK) {
+            fprintf(stderr, "js-consume: %s\n", curl_multi_strerror(mc));
+            return -1;
+        }
+    }
+
+    while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE) {
+            continue;
+        }
+
+        code = 0;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        conns = 0;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_NUM_CONNECTS, &conns);
+        atomic_fetch_add(&p->jc->connects, conns);
+
+        if (m->data.result != CURLE_OK || code < 200 || code > 299) {
+            fprintf(stderr, "js-consume: POST %s: %s (HTTP %ld)\n",
+                    p->jc->http_url, curl_easy_strerror(m->data.result),
+                    code);
+            rc = -1;
+        }
+    }
+
+    for (i = 0; i < list->Count; i++) {
+        curl_multi_remove_handle(p->multi, p->easy[i]);
+    }
+
+    return rc;
+}
+
+
+static void *
+jc_pipe_run(void *arg)
+{
+    jc_pipe_t    *p;
+    jc_t         *jc;
     natsMsgList   list;
     natsStatus    s;
     jsErrCode     jerr;
-    uint64_t      start, stop, idle_since;
-    long long     done;
+    uint64_t      idle_since;
+    long long     left;
     int           i, want;
-    double        secs;
 
-    done = 0;
-    start = jc_now();
-    idle_since = start;
+    p = arg;
+    jc = p->jc;
+    p->rc = 1;
+    idle_since = jc_now();
 
-    while (done < jc->count) {
-        want = jc->batch;
-        if ((long long) want > jc->count - done) {
-            want = (int) (jc->count - done);
+    for ( ;; ) {
+        if (atomic_load(&jc->failed)) {
+            return NULL;
         }
+
+        /* the pipelines together take exactly -n */
+        left = atomic_fetch_sub(&jc->unclaimed, jc->batch);
+        if (left <= 0) {
+            atomic_fetch_add(&jc->unclaimed, jc->batch);
+            break;
+        }
+
+        want = (long long) jc->batch > left ? (int) left : jc->batch;
+        atomic_fetch_add(&jc->unclaimed, jc->batch - want);
 
         memset(&list, 0, sizeof(list));
         jerr = 0;
-        s = natsSubscription_Fetch(&list, jc->sub, want, 1000, &jerr);
+        s = natsSubscription_Fetch(&list, p->sub, want, 1000, &jerr);
+
+        /* what did not come is for the next fetch, of any pipeline */
+        atomic_fetch_add(&jc->unclaimed, want - list.Count);
 
         if (s == NATS_TIMEOUT && list.Count == 0) {
+            natsMsgList_Destroy(&list);
             if ((jc_now() - idle_since) / 1000000 >= JC_STALL_MS) {
                 fprintf(stderr, "js-consume: nothing to fetch for %d s "
                         "after %lld of %lld messages: the stream holds "
                         "fewer than -n for \"%s\"\n", JC_STALL_MS / 1000,
-                        done, jc->count, jc->filter);
-                natsMsgList_Destroy(&list);
-                return 1;
+                        (long long) atomic_load(&jc->done), jc->count,
+                        jc->filter);
+                atomic_store(&jc->failed, 1);
+                return NULL;
             }
-            natsMsgList_Destroy(&list);
             continue;
         }
 
         if (s != NATS_OK && s != NATS_TIMEOUT) {
             jc_fail("fetch failed", s, jerr);
             natsMsgList_Destroy(&list);
-            return 1;
+            atomic_store(&jc->failed, 1);
+            return NULL;
+        }
+
+        if (jc->http_url != NULL && jc_http_deliver(p, &list) != 0) {
+            natsMsgList_Destroy(&list);
+            atomic_store(&jc->failed, 1);
+            return NULL;
         }
 
         for (i = 0; i < list.Count; i++) {
@@ -214,29 +445,99 @@ jc_run(jc_t *jc)
             if (s != NATS_OK) {
                 jc_fail("ack failed", s, 0);
                 natsMsgList_Destroy(&list);
-                return 1;
+                atomic_store(&jc->failed, 1);
+                return NULL;
             }
         }
 
-        done += list.Count;
+        atomic_fetch_add(&jc->done, list.Count);
         idle_since = jc_now();
         natsMsgList_Destroy(&list);
     }
 
-    /* the last acks are on the wire once the server answered the PING */
-    s = natsConnection_Flush(jc->nc);
-    if (s != NATS_OK) {
-        jc_fail("flush after the last ack failed", s, 0);
+    p->rc = 0;
+    return NULL;
+}
+
+
+static int
+jc_run(jc_t *jc)
+{
+    jc_pipe_t    *pipes;
+    natsStatus    s;
+    uint64_t      start, stop;
+    double        secs;
+    long long     done;
+    int           i, n, started, rc;
+
+    pipes = calloc((size_t) jc->pipes, sizeof(jc_pipe_t));
+    if (pipes == NULL) {
+        fprintf(stderr, "js-consume: out of memory\n");
         return 1;
     }
 
+    atomic_store(&jc->unclaimed, jc->count);
+
+    rc = 0;
+    for (n = 0; n < jc->pipes; n++) {
+        if (jc_pipe_init(&pipes[n], jc) != NATS_OK) {
+            rc = 1;
+            n++;
+            break;
+        }
+    }
+
+    start = jc_now();
+    started = 0;
+
+    while (rc == 0 && started < n) {
+        if (pthread_create(&pipes[started].thread, NULL, jc_pipe_run,
+                           &pipes[started]) != 0)
+        {
+            fprintf(stderr, "js-consume: cannot start a thread\n");
+            atomic_store(&jc->failed, 1);
+            rc = 1;
+            break;
+        }
+        started++;
+    }
+
+    for (i = 0; i < started; i++) {
+        pthread_join(pipes[i].thread, NULL);
+        rc |= pipes[i].rc;
+    }
+
+    if (rc == 0) {
+        /* the last acks are on the wire once the server answered the PING */
+        s = natsConnection_Flush(jc->nc);
+        if (s != NATS_OK) {
+            jc_fail("flush after the last ack failed", s, 0);
+            rc = 1;
+        }
+    }
+
     stop = jc_now();
+
+    for (i = 0; i < jc->pipes; i++) {
+        if (pipes[i].jc != NULL) {
+            jc_pipe_free(&pipes[i]);
+        }
+    }
+    free(pipes);
+
+    if (rc != 0) {
+        return 1;
+    }
+
+    done = atomic_load(&jc->done);
     secs = (double) (stop - start) / 1e9;
 
     printf("result tool=js-consume events=%lld seconds=%.3f "
-           "events_per_s=%.0f batch=%d max_ack_pending=%d\n",
+           "events_per_s=%.0f batch=%d max_ack_pending=%d http=%d "
+           "pipelines=%d http_connections=%ld\n",
            done, secs, secs > 0 ? (double) done / secs : 0.0, jc->batch,
-           jc->max_ack);
+           jc->max_ack, jc->http_url != NULL, jc->pipes,
+           (long) atomic_load(&jc->connects));
     fflush(stdout);
 
     return 0;
@@ -256,8 +557,9 @@ main(int argc, char **argv)
     memset(&jc, 0, sizeof(jc));
     jc.batch = 64;
     jc.max_ack = 64;
+    jc.pipes = 1;
 
-    while ((c = getopt(argc, argv, "s:S:j:n:b:a:C:h")) != -1) {
+    while ((c = getopt(argc, argv, "s:S:j:n:b:a:C:H:P:h")) != -1) {
         switch (c) {
         case 's':
             jc.url = optarg;
@@ -270,6 +572,15 @@ main(int argc, char **argv)
             break;
         case 'C':
             jc.name = optarg;
+            break;
+        case 'H':
+            jc.http_url = optarg;
+            break;
+        case 'P':
+            if (bench_parse_num("js-consume", "P", optarg, 1, 64, &v) != 0) {
+                return 2;
+            }
+            jc.pipes = (int) v;
             break;
         case 'n':
             if (bench_parse_num("js-consume", "n", optarg, 1, LLONG_MAX,
@@ -318,10 +629,15 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (jc.batch > jc.max_ack) {
-        /* more than MaxAckPending per fetch would wait for its own acks */
-        fprintf(stderr, "js-consume: -b %d is more than -a %d\n", jc.batch,
-                jc.max_ack);
+    if ((long long) jc.batch * jc.pipes > jc.max_ack) {
+        /* more than MaxAckPending in fetches would wait for their own acks */
+        fprintf(stderr, "js-consume: -b %d times -P %d is more than -a %d\n",
+                jc.batch, jc.pipes, jc.max_ack);
+        return 2;
+    }
+
+    if (jc.pipes > 1 && jc.http_url == NULL) {
+        fprintf(stderr, "js-consume: -P wants -H\n");
         return 2;
     }
 
@@ -330,13 +646,14 @@ main(int argc, char **argv)
         jc.name = name;
     }
 
+    if (jc.http_url != NULL && curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "js-consume: cannot initialise libcurl\n");
+        return 1;
+    }
+
     rc = 1;
     if (jc_connect(&jc) == NATS_OK && jc_setup(&jc) == NATS_OK) {
         rc = jc_run(&jc);
-    }
-
-    if (jc.sub != NULL) {
-        natsSubscription_Destroy(jc.sub);
     }
 
     if (jc.created) {
@@ -351,6 +668,10 @@ main(int argc, char **argv)
     jsCtx_Destroy(jc.js);
     natsConnection_Destroy(jc.nc);
     nats_CloseAndWait(2000);
+
+    if (jc.http_url != NULL) {
+        curl_global_cleanup();
+    }
 
     return rc;
 }
