@@ -14,9 +14,9 @@
  * plus one HTTP delivery per event and nothing else, which is what a
  * dispatcher does less its own work (decoding, filtering, metrics,
  * retries).  Its rate is what the machine allows a dispatcher, measured
- * in the same run as the rest.  -P runs that many such
- * pipelines, each a thread with its own subscription and fetches of -b,
- * so that one fetches while another delivers.
+ * in the same run as the rest.  -P runs that many such pipelines, each a
+ * thread with its own subscription and fetches of -b, so that some fetch
+ * while others deliver.
  *
  *   js-consume -s URL -S STREAM -j FILTER -n COUNT [-b BATCH] [-a MAXACK]
  *              [-C NAME] [-H HTTP_URL [-P PIPELINES]]
@@ -374,6 +374,29 @@ jc_http_deliver(jc_pipe_t *p, natsMsgList *list)
 }
 
 
+/* Up to -b of the -n still unclaimed, so that the pipelines take -n. */
+static int
+jc_claim(jc_t *jc)
+{
+    long long  left;
+    int        want;
+
+    left = atomic_load(&jc->unclaimed);
+
+    do {
+        if (left <= 0) {
+            return 0;
+        }
+
+        want = (long long) jc->batch < left ? jc->batch : (int) left;
+
+    } while (!atomic_compare_exchange_weak(&jc->unclaimed, &left,
+                                           left - want));
+
+    return want;
+}
+
+
 static void *
 jc_pipe_run(void *arg)
 {
@@ -383,7 +406,6 @@ jc_pipe_run(void *arg)
     natsStatus    s;
     jsErrCode     jerr;
     uint64_t      idle_since;
-    long long     left;
     int           i, want;
 
     p = arg;
@@ -396,15 +418,10 @@ jc_pipe_run(void *arg)
             return NULL;
         }
 
-        /* the pipelines together take exactly -n */
-        left = atomic_fetch_sub(&jc->unclaimed, jc->batch);
-        if (left <= 0) {
-            atomic_fetch_add(&jc->unclaimed, jc->batch);
+        want = jc_claim(jc);
+        if (want == 0) {
             break;
         }
-
-        want = (long long) jc->batch > left ? (int) left : jc->batch;
-        atomic_fetch_add(&jc->unclaimed, jc->batch - want);
 
         memset(&list, 0, sizeof(list));
         jerr = 0;
@@ -468,7 +485,7 @@ jc_run(jc_t *jc)
     uint64_t      start, stop;
     double        secs;
     long long     done;
-    int           i, n, started, rc;
+    int           i, started, rc;
 
     pipes = calloc((size_t) jc->pipes, sizeof(jc_pipe_t));
     if (pipes == NULL) {
@@ -479,10 +496,9 @@ jc_run(jc_t *jc)
     atomic_store(&jc->unclaimed, jc->count);
 
     rc = 0;
-    for (n = 0; n < jc->pipes; n++) {
-        if (jc_pipe_init(&pipes[n], jc) != NATS_OK) {
+    for (i = 0; i < jc->pipes; i++) {
+        if (jc_pipe_init(&pipes[i], jc) != NATS_OK) {
             rc = 1;
-            n++;
             break;
         }
     }
@@ -490,7 +506,7 @@ jc_run(jc_t *jc)
     start = jc_now();
     started = 0;
 
-    while (rc == 0 && started < n) {
+    while (rc == 0 && started < jc->pipes) {
         if (pthread_create(&pipes[started].thread, NULL, jc_pipe_run,
                            &pipes[started]) != 0)
         {
