@@ -195,6 +195,13 @@ cpu_cell() {
 
 # --- prerequisites --------------------------------------------------------
 
+case $http_pipes in
+    '' | *[!0-9]* | 0*) die "BENCH_HTTP_PIPES must be a positive integer" ;;
+esac
+[ $((in_flight % http_pipes)) = 0 ] \
+    || die "BENCH_HTTP_PIPES=$http_pipes does not divide" \
+           "BENCH_IN_FLIGHT=$in_flight"
+
 command -v nats-server >/dev/null || die "nats-server is missing"
 command -v curl >/dev/null || die "curl is missing"
 need "$nginx_bin" "set BENCH_NGINX or install nginx"
@@ -338,9 +345,6 @@ raw_note="$(get events "$raw_line") acked"
 
 # --- 2. raw JetStream consume plus one HTTP POST per event ----------------
 
-if [ $((in_flight % http_pipes)) != 0 ]; then
-    die "BENCH_HTTP_PIPES=$http_pipes does not divide BENCH_IN_FLIGHT=$in_flight"
-fi
 # its new consumer reads the stream from the start: the same N events
 echo "bench-dispatch: running raw-js-http..."
 "$jsconsume" -s "$nats_url" -S "$stream" -j "$subject" -n "$events" \
@@ -471,7 +475,8 @@ row --------------- -------------------------------------------- --------: \
     ------: ------: ------: -------
 row raw-js-consume "js-consume pull, batch $in_flight, ack, no delivery" \
     "$raw_eps" - - - "$raw_note"
-row raw-js-http "js-consume + libcurl POST, $http_pipes x $((in_flight / http_pipes)), no dispatcher" \
+row raw-js-http \
+    "js-consume + libcurl POST, $http_pipes x $((in_flight / http_pipes))" \
     "$http_eps" - - - "$http_note"
 row dispatcher "Trigger -> nginx return 200, $in_flight in flight" \
     "$disp_eps" - - - "$disp_note"
