@@ -2133,9 +2133,7 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
 
         rec->held = ngx_alloc(rec->held_len, log);
         if (rec->held == NULL) {
-            rec->next = st->free_pubs;
-            st->free_pubs = rec;
-            return NGX_ERROR;
+            goto failed;
         }
 
         q = rec->held;
@@ -2153,11 +2151,7 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
 
         if (st->state == NGX_EM_NATS_WAIT_PONG) {
             if (ngx_em_nats_reserve(st, rec->held_len) != NGX_OK) {
-                ngx_free(rec->held);
-                rec->held = NULL;
-                rec->next = st->free_pubs;
-                st->free_pubs = rec;
-                return NGX_ERROR;
+                goto failed;
             }
 
             ngx_em_nats_append(st, rec->held, rec->held_len);
@@ -2169,9 +2163,7 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
 
     } else {
         if (ngx_em_nats_reserve(st, line_len + total + 2) != NGX_OK) {
-            rec->next = st->free_pubs;
-            st->free_pubs = rec;
-            return NGX_ERROR;
+            goto failed;
         }
 
         for (i = 0; i < 9; i++) {
@@ -2209,6 +2201,18 @@ ngx_em_nats_publish(ngx_str_t *subject, ngx_str_t *stream,
     *pub = rec;
 
     return NGX_OK;
+
+failed:
+
+    if (rec->held) {
+        ngx_free(rec->held);
+        rec->held = NULL;
+    }
+
+    rec->next = st->free_pubs;
+    st->free_pubs = rec;
+
+    return NGX_ERROR;
 }
 
 
@@ -2354,7 +2358,6 @@ ngx_em_nats_fail_held_over(ngx_em_nats_t *st, size_t max)
         ngx_str_set(&res.description,
                     "the event is larger than the NATS server's "
                     "max_payload");
-
 
         ngx_em_nats_complete(st, pub, &res);
     }
