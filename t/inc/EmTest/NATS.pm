@@ -615,7 +615,8 @@ sub messages_after {
 
 # Test::More checks of stored messages ($got, from messages_after) against
 # what a block wants: a list of { subject, data, <header> => value }; $on
-# names the server when there are several.
+# names the server when there are several.  EmTest::Stored's check after
+# every block uses it too.
 sub check_stored {
     my ($label, $got, $want, $on) = @_;
     Test::More::is(scalar @$got, scalar @$want,

@@ -80,18 +80,10 @@ sub check {
     }
     $Last = $last;
 
-    Test::More::is(scalar @got, scalar @$want,
-                   "$name - stored " . scalar(@$want) . " message(s)");
+    EmTest::NATS::check_stored($name, \@got, $want);
 
     for my $i (0 .. $#$want) {
-        my ($w, $g) = ($want->[$i], $got[$i]);
-        last unless $g;
-        for my $k (sort keys %$w) {
-            my $v = $k eq 'subject' ? $g->{subject}
-                  : $k eq 'data'    ? $g->{data}
-                  : $g->{header}{lc $k};
-            Test::More::is($v, $w->{$k}, "$name - message $i: $k");
-        }
+        my $g = $got[$i] or last;
         if (defined $g->{header}{'ce-source'}) {
             Test::More::is($g->{header}{'nats-msg-id'},
                 msg_id(pct_decode($g->{header}{'ce-source'}),
